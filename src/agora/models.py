@@ -1,0 +1,11 @@
+"""Every table Agora has, imported in one place so that Alembic and tests see the whole schema.
+
+Each module's `models` is imported here for its side effect of registering tables on
+`Base.metadata`. Nothing else should import this file.
+"""
+
+from agora.platform.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["metadata"]

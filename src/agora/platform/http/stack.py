@@ -1,0 +1,43 @@
+"""The order of Agora's middleware, outermost first, in one place."""
+
+from urllib.parse import urlsplit
+
+from starlette.middleware import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from agora.platform.http.body_limit import BodyLimitMiddleware
+from agora.platform.http.compression import CompressionMiddleware
+from agora.platform.http.cors import AgoraCORSMiddleware
+from agora.platform.http.head import HeadAsGetMiddleware
+from agora.platform.http.https import HttpsMiddleware
+from agora.platform.http.request_context import RequestContextMiddleware
+from agora.platform.http.security_headers import SecurityHeadersMiddleware
+from agora.settings import Settings
+
+
+def middleware_stack(settings: Settings) -> list[Middleware]:
+    """Outermost first: client address and scheme, ids and logs, headers, then the body."""
+    public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
+    return [
+        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
+        Middleware(RequestContextMiddleware, access_log=settings.access_log),
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            HttpsMiddleware,
+            force_https=settings.force_https,
+            hsts_max_age=settings.hsts_max_age,
+            public_host=public_host,
+        ),
+        Middleware(
+            AgoraCORSMiddleware,
+            origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+        ),
+        Middleware(HeadAsGetMiddleware),
+        Middleware(CompressionMiddleware, minimum_size=settings.gzip_min_bytes),
+        Middleware(
+            BodyLimitMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_upload_bytes,
+        ),
+    ]

@@ -1,0 +1,94 @@
+"""Shared fixtures: one fresh, migrated database per run, an app on it, and HTTP clients.
+
+Integration tests go through HTTP (httpx on the ASGI app) into the real database; they use
+unique values (`unique()`) instead of cleaning up, so they can run in any order.
+"""
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from agora.app import create_app
+from agora.platform.migrate import upgrade
+from agora.settings import Settings
+from tests.support import backends
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_report_header() -> str:
+    return f"agora backend: {backends.BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backends.BACKEND == "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("agora-data")
+
+
+@pytest.fixture(scope="session")
+def test_database(data_dir: Path) -> Iterator[backends.TestDatabase]:
+    database = backends.create_database(str(data_dir))
+    try:
+        yield database
+    finally:
+        backends.drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def settings(test_database: backends.TestDatabase, data_dir: Path) -> Settings:
+    settings = Settings(
+        _env_file=None,
+        env="test",
+        data_dir=data_dir,
+        database_url=test_database.url,
+        secret_key=TEST_SECRET,
+        log_level="warning",
+        cors_origins=["https://shop.example"],
+        db_pool_size=20,
+    )
+    upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def make_settings(settings: Settings) -> Callable[..., Settings]:
+    """Test settings with some values changed (validated like real configuration)."""
+
+    def make(**changes: Any) -> Settings:
+        values = {**settings.model_dump(), **changes}
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+def http_client(app: Any, base_url: str = "http://agora.test") -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as session:
+        yield session

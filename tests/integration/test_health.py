@@ -1,0 +1,68 @@
+"""Liveness, readiness, and what a request sees when the database is down."""
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from agora.app import create_app
+from agora.settings import Settings
+from tests.conftest import http_client
+from tests.support import chassis
+from tests.support.assertions import assert_error
+
+# Nothing listens on port 1; connecting is refused at once.
+UNREACHABLE = "postgresql+asyncpg://agora@127.0.0.1:1/agora"
+
+
+async def test_health_needs_no_dependency(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "data": {"status": "ok"}}
+
+
+async def test_ready_checks_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["data"] == {"status": "ready", "checks": {"database": "ok"}}
+
+
+@pytest.fixture
+async def down_client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose database cannot be reached."""
+    app = create_app(make_settings(database_url=UNREACHABLE, retry_after_seconds=7))
+    app.include_router(chassis.router)
+    async with LifespanManager(app), http_client(app) as client:
+        yield client
+
+
+async def test_app_starts_and_stays_live_without_its_database(
+    down_client: httpx.AsyncClient,
+) -> None:
+    assert (await down_client.get("/health")).status_code == 200
+
+
+async def test_ready_is_503_with_retry_after_when_database_is_down(
+    down_client: httpx.AsyncClient,
+) -> None:
+    response = await down_client.get("/ready")
+    body = assert_error(response, 503, "unavailable")
+    assert response.headers["retry-after"] == "7"
+    assert body["errors"] == [
+        {"field": "database", "code": "unavailable", "message": "The database is unreachable."}
+    ]
+
+
+async def test_request_needing_the_database_is_503_not_500(
+    down_client: httpx.AsyncClient,
+) -> None:
+    response = await down_client.get("/api/v1/_chassis/db")
+    body = assert_error(response, 503, "dependency_unavailable")
+    assert response.headers["retry-after"] == "7"
+    assert "127.0.0.1" not in response.text and "asyncpg" not in body["message"]
+
+
+async def test_request_using_the_database(chassis_client: httpx.AsyncClient) -> None:
+    response = await chassis_client.get("/api/v1/_chassis/db")
+    assert response.json()["data"] == {"value": 1}

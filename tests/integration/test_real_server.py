@@ -1,0 +1,172 @@
+"""End to end against a real uvicorn process: what only a real server and socket can show."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from agora.settings import Settings
+from tests.support.server import agora_env, running_server
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with running_server(settings, log) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chassis_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("chassis-server") / "server.log"
+    with running_server(settings, log, factory="tests.support.chassis:create_chassis_app") as base:
+        yield base
+
+
+def test_real_server_headers(server: str) -> None:
+    response = httpx.get(f"{server}/health")
+    assert response.status_code == 200
+    assert "server" not in response.headers  # no version banner
+    head = httpx.head(f"{server}/health")
+    assert head.status_code == 200 and head.content == b""
+
+
+def _raw_post(
+    base: str, headers: dict[str, str], body_chunks: Iterator[bytes]
+) -> tuple[bytes, int]:
+    """Send a POST over a raw socket; return (response bytes, body bytes we managed to send)."""
+    url = urlsplit(base)
+    sent = 0
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        sock.sendall(f"POST /api/v1/_chassis/echo HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
+        try:
+            for chunk in body_chunks:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        sock.settimeout(10)
+        response = b""
+        try:
+            while b"\r\n\r\n" not in response:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                response += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return response, sent
+
+
+def test_fifty_megabyte_upload_is_refused_without_being_read(chassis_server: str) -> None:
+    started = time.monotonic()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(50):
+            yield b"x" * MiB
+
+    response, _ = _raw_post(
+        chassis_server,
+        {"Content-Type": "application/json", "Content-Length": str(50 * MiB)},
+        chunks(),
+    )
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert time.monotonic() - started < 10
+
+
+def test_chunked_fifty_megabytes_is_cut_off(chassis_server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        piece = b"x" * (256 * 1024)
+        for _ in range(200):
+            yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        yield b"0\r\n\r\n"
+
+    response, sent = _raw_post(
+        chassis_server,
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        chunks(),
+    )
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert sent < 50 * MiB  # the server stopped reading long before the end
+    assert b"x-request-id" in response.lower()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+browser = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("AGORA_TEST_REQUIRE_BROWSER"),
+    reason="no chromium on this machine (CI sets AGORA_TEST_REQUIRE_BROWSER)",
+)
+
+
+def _render(url: str, tmp_path: Path) -> str:
+    assert CHROMIUM, "AGORA_TEST_REQUIRE_BROWSER is set but chromium is not installed"
+    result = subprocess.run(  # noqa: S603
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
+    return result.stdout.decode()
+
+
+@browser
+def test_swagger_ui_renders_under_the_csp(server: str, tmp_path: Path) -> None:
+    dom = _render(f"{server}/docs", tmp_path)
+    assert 'class="swagger-ui"' in dom
+    assert 'data-path="/health"' in dom and 'data-path="/ready"' in dom
+
+
+@browser
+def test_redoc_renders_under_the_csp(server: str, tmp_path: Path) -> None:
+    dom = _render(f"{server}/redoc", tmp_path)
+    assert "/ready" in dom and "api-content" in dom
+
+
+def _agora(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "agora", *args],
+        env=agora_env(settings, **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_openapi_seed_and_migrate(settings: Settings, tmp_path: Path) -> None:
+    openapi = _agora(settings, "openapi")
+    assert openapi.returncode == 0, openapi.stderr
+    assert json.loads(openapi.stdout)["info"]["title"] == "Agora"
+
+    fresh = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    migrated = _agora(settings, "migrate", AGORA_DATABASE_URL=fresh)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    for _ in range(2):  # idempotent
+        seeded = _agora(settings, "seed", AGORA_DATABASE_URL=fresh)
+        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
