@@ -4,6 +4,7 @@ Integration tests go through HTTP (httpx on the ASGI app) into the real database
 unique values (`unique()`) instead of cleaning up, so they can run in any order.
 """
 
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from agora.app import create_app
 from agora.platform.migrate import upgrade
 from agora.settings import Settings
 from tests.support import backends
+from tests.support.auth import Caller, make_caller
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
@@ -26,11 +28,13 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if backends.BACKEND == "postgres":
-        return
+    """The SQLite pass runs what the embedded defaults can run; the other pass runs the rest."""
     keep, drop = [], []
     for item in items:
-        (drop if item.get_closest_marker("postgres_only") else keep).append(item)
+        skip = (item.get_closest_marker("postgres_only") and backends.BACKEND != "postgres") or (
+            item.get_closest_marker("needs_redis") and backends.REDIS_URL is None
+        )
+        (drop if skip else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -61,6 +65,17 @@ def settings(test_database: backends.TestDatabase, data_dir: Path) -> Settings:
         log_level="warning",
         cors_origins=["https://shop.example"],
         db_pool_size=20,
+        redis_url=backends.REDIS_URL,
+        redis_prefix=f"agora-test-{secrets.token_hex(4)}:",
+        # Limits high enough for the suite; tests of the limits build apps with real ones.
+        rate_limit_anonymous="100000/minute",
+        rate_limit_authenticated="100000/minute",
+        rate_limit_auth="100000/minute",
+        rate_limit_login="100000/minute",
+        # Cheap hashing keeps the suite fast; the parameters are settings like any other.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
     )
     upgrade(settings)
     return settings
@@ -92,3 +107,25 @@ def http_client(app: Any, base_url: str = "http://agora.test") -> httpx.AsyncCli
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(app) as session:
         yield session
+
+
+@pytest.fixture
+async def secure_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Over https, so that the client keeps and sends `Secure` cookies (the refresh token)."""
+    async with http_client(app, "https://agora.test") as session:
+        yield session
+
+
+@pytest.fixture
+async def admin(app: FastAPI, client: httpx.AsyncClient) -> Caller:
+    return await make_caller(app, client, "admin")
+
+
+@pytest.fixture
+async def editor(app: FastAPI, client: httpx.AsyncClient) -> Caller:
+    return await make_caller(app, client, "editor")
+
+
+@pytest.fixture
+async def customer(app: FastAPI, client: httpx.AsyncClient) -> Caller:
+    return await make_caller(app, client, "customer")

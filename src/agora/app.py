@@ -8,18 +8,16 @@ from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel
 
 from agora import __version__
+from agora.identity.module import IdentityModule
 from agora.platform import health
-from agora.platform.db import Database
 from agora.platform.docs import install_docs
 from agora.platform.errors import install_error_handlers
 from agora.platform.health import Readiness
 from agora.platform.http.stack import middleware_stack
 from agora.platform.observability import configure_logging, get_logger
-from agora.platform.pagination import CursorCodec
-from agora.platform.secrets import load_or_create_secret
+from agora.platform.runtime import Runtime
 from agora.settings import Settings
 
-API_V1 = "/api/v1"
 OPENAPI_URL = "/openapi.json"
 
 DESCRIPTION = """
@@ -28,13 +26,10 @@ A commerce API: users, products, inventory, orders, payments, webhooks and AI.
 Every response is an envelope: `{"success": true, "data": ..., "meta": ...}` on success and
 `{"success": false, "message", "statusCode", "errors", "traceId"}` on error, where `traceId`
 equals the `X-Request-ID` header.
+
+Authenticate with `Authorization: Bearer <accessToken>` (from `POST /api/v1/auth/login`) or,
+server to server, with `X-API-Key`.
 """
-
-
-def _secret(settings: Settings) -> bytes:
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    return load_or_create_secret(settings.data_dir / "secret.key")
 
 
 def operation_id(route: APIRoute) -> str:
@@ -47,15 +42,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("agora.app")
-    database = Database(settings)
+    runtime = Runtime.create(settings)
+    identity = IdentityModule(runtime)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log.info("started", env=settings.env, database=database.engine.dialect.name)
+        await identity.start()
+        await runtime.broadcast.start()
+        log.info(
+            "started",
+            env=settings.env,
+            database=runtime.database.engine.dialect.name,
+            redis=runtime.redis is not None,
+        )
         try:
             yield
         finally:
-            await database.dispose()
+            await identity.stop()
+            await runtime.close()
             log.info("stopped")
 
     app = FastAPI(
@@ -65,18 +69,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=OPENAPI_URL if settings.docs_enabled else None,
         docs_url=None,
         redoc_url=None,
-        middleware=middleware_stack(settings),
+        middleware=middleware_stack(
+            settings,
+            authenticator=identity.authenticator,
+            limiter=runtime.limiter if settings.rate_limit_enabled else None,
+            rate_policy=runtime.rate_policy,
+        ),
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
-    app.state.database = database
-    app.state.cursor_codec = CursorCodec(_secret(settings))
+    app.state.runtime = runtime
+    app.state.database = runtime.database
+    app.state.cursor_codec = runtime.cursor_codec
     app.state.readiness = Readiness(settings.ready_timeout, settings.retry_after_seconds)
-    app.state.readiness.add("database", database.ping)
+    app.state.readiness.add("database", runtime.database.ping)
+    if runtime.redis is not None:
+        app.state.readiness.add("cache", runtime.ping_redis)
 
     install_error_handlers(app)
     app.include_router(health.router)
+    identity.install(app)
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

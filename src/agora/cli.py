@@ -1,6 +1,8 @@
 """The `agora` command: serve, migrate, seed, openapi."""
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,19 +69,62 @@ def migrate(
     from agora.platform.observability import configure_logging
 
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging("warning", settings.log_format)
     upgrade(settings, revision)
-    _echo(f"Database migrated to {revision}.")
+    _echo(f"Database migrated to {revision} ({settings.resolved_database_url.split(':', 1)[0]}).")
 
 
 @cli.command()
 def seed() -> None:
     """Load demo data. Idempotent: running it twice changes nothing the second time."""
+    from agora.platform.observability import configure_logging
     from agora.seeding import seed_all
 
     settings = Settings()
-    for line in seed_all(settings):
-        _echo(line)
+    configure_logging("warning", settings.log_format)
+
+    async def run() -> None:
+        async for line in seed_all(settings):
+            _echo(line)
+
+    asyncio.run(run())
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="The admin's email.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
+) -> None:
+    """Create an admin account.
+
+    The password comes from AGORA_ADMIN_PASSWORD or an interactive prompt, never from the
+    command line (where it would land in shell history and process lists).
+    """
+    from agora.identity.service import UserService
+    from agora.platform.errors import AgoraError
+    from agora.platform.observability import configure_logging
+    from agora.platform.runtime import Runtime
+
+    settings = Settings()
+    configure_logging("warning", settings.log_format)
+    password = os.environ.get("AGORA_ADMIN_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+
+    async def run() -> str:
+        runtime = Runtime.create(settings)
+        try:
+            user = await UserService(runtime).create_admin(email, password, name)
+            return str(user.id)
+        finally:
+            await runtime.close()
+
+    try:
+        user_id = asyncio.run(run())
+    except AgoraError as error:
+        typer.echo(f"Not created: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    _echo(f"Admin {email} created (id {user_id}).")
 
 
 @cli.command()

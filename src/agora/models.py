@@ -4,8 +4,9 @@ Each module's `models` is imported here for its side effect of registering table
 `Base.metadata`. Nothing else should import this file.
 """
 
+from agora.identity import models as identity_models
 from agora.platform.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["metadata"]
+__all__ = ["identity_models", "metadata"]

@@ -3,12 +3,17 @@
 Seeders are idempotent (they look before they insert), so `make run` can seed on every start.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+from agora.identity.seed import seed_demo_admin
+from agora.platform.runtime import Runtime
 from agora.settings import Settings
 
 
-def seed_all(settings: Settings) -> Iterator[str]:
-    """Run every seeder, yielding one line of progress per seeder."""
-    del settings  # no module has demo data yet; the catalog brings the first seeder
-    yield "Nothing to seed yet: no module with demo data is installed."
+async def seed_all(settings: Settings) -> AsyncIterator[str]:
+    """Run every seeder, yielding lines of progress."""
+    runtime = Runtime.create(settings)
+    try:
+        yield await seed_demo_admin(runtime)
+    finally:
+        await runtime.close()

@@ -59,6 +59,36 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Signs cursors and URLs. Required in production; generated into data_dir otherwise."""
 
+    # --- redis --------------------------------------------------------------
+    redis_url: str | None = None
+    """Shared cache, rate limits and broadcasts across instances; in-process when unset."""
+    redis_prefix: str = "agora:"
+    redis_timeout: float = Field(default=0.5, gt=0)
+
+    # --- identity -----------------------------------------------------------
+    jwt_private_key: SecretStr | None = None
+    """ES256 signing key (PEM). Required in production; generated into data_dir otherwise."""
+    jwt_previous_public_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Public keys (PEM, JSON list) of retired signing keys, still accepted during rotation."""
+    jwt_issuer: str = "agora"
+    jwt_audience: str = "agora-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_days: int = Field(default=14, ge=1)
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+    revocation_poll_seconds: float = Field(default=2.0, gt=0)
+    """How often an instance reads revocations other instances made (Redis broadcasts at once)."""
+
+    # --- rate limits (limits notation: "N/second|minute|hour|day") ------------
+    rate_limit_enabled: bool = True
+    rate_limit_anonymous: str = "120/minute"
+    rate_limit_authenticated: str = "1200/minute"
+    rate_limit_auth: str = "30/minute"
+    """Every /auth/* call, per client IP."""
+    rate_limit_login: str = "5/minute"
+    """Login attempts per client IP and, separately, per account."""
+
     # --- HTTP behaviour -----------------------------------------------------
     max_body_bytes: int = Field(default=1 * MiB, ge=0)
     max_upload_bytes: int = Field(default=10 * MiB, ge=0)
@@ -77,7 +107,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     access_log: bool = True
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "jwt_previous_public_keys", mode="before")
     @classmethod
     def _lists_from_csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -90,14 +120,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"CORS origin {origin!r} must start with http:// or https://")
         return [origin.rstrip("/") for origin in origins]
 
+    @field_validator(
+        "rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth", "rate_limit_login"
+    )
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError with the reason
+        return value
+
     @model_validator(mode="after")
     def _safe_combinations(self) -> "Settings":
         if "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError(
                 "AGORA_CORS_ORIGINS='*' cannot be combined with credentials; list the origins"
             )
-        if self.env == "production" and self.secret_key is None:
-            raise ValueError("AGORA_SECRET_KEY is required when AGORA_ENV=production")
+        if self.env == "production":
+            for name in ("secret_key", "jwt_private_key"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"AGORA_{name.upper()} is required when AGORA_ENV=production")
         return self
 
     @property

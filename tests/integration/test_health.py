@@ -9,7 +9,7 @@ from asgi_lifespan import LifespanManager
 from agora.app import create_app
 from agora.settings import Settings
 from tests.conftest import http_client
-from tests.support import chassis
+from tests.support import backends, chassis
 from tests.support.assertions import assert_error
 
 # Nothing listens on port 1; connecting is refused at once.
@@ -22,10 +22,11 @@ async def test_health_needs_no_dependency(client: httpx.AsyncClient) -> None:
     assert response.json() == {"success": True, "data": {"status": "ok"}}
 
 
-async def test_ready_checks_the_database(client: httpx.AsyncClient) -> None:
+async def test_ready_checks_every_dependency(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json()["data"] == {"status": "ready", "checks": {"database": "ok"}}
+    checks = {"database": "ok"} | ({"cache": "ok"} if backends.REDIS_URL else {})
+    assert response.json()["data"] == {"status": "ready", "checks": checks}
 
 
 @pytest.fixture

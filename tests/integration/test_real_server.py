@@ -167,6 +167,31 @@ def test_cli_openapi_seed_and_migrate(settings: Settings, tmp_path: Path) -> Non
     fresh = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     migrated = _agora(settings, "migrate", AGORA_DATABASE_URL=fresh)
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-    for _ in range(2):  # idempotent
-        seeded = _agora(settings, "seed", AGORA_DATABASE_URL=fresh)
-        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    first = _agora(settings, "seed", AGORA_DATABASE_URL=fresh)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Demo admin created: admin@agora.example / " in first.stdout
+    again = _agora(settings, "seed", AGORA_DATABASE_URL=fresh)  # idempotent
+    assert again.returncode == 0 and "exists already" in again.stdout
+    assert "agora-demo-admin" not in again.stdout  # the password is printed once
+
+
+def test_create_admin_reads_the_password_from_the_environment(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fresh = f"sqlite+aiosqlite:///{tmp_path}/admin.db"
+    assert _agora(settings, "migrate", AGORA_DATABASE_URL=fresh).returncode == 0
+    env = {"AGORA_DATABASE_URL": fresh, "AGORA_ADMIN_PASSWORD": "tundra-violet-anchor-8"}
+    created = _agora(settings, "create-admin", "--email", "Root@Example.com", **env)
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert "Admin Root@Example.com created" in created.stdout
+    duplicate = _agora(settings, "create-admin", "--email", "root@example.com", **env)
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    weak = _agora(
+        settings,
+        "create-admin",
+        "--email",
+        "x@example.com",
+        AGORA_DATABASE_URL=fresh,
+        AGORA_ADMIN_PASSWORD="password1",
+    )
+    assert weak.returncode == 1 and "too common" in weak.stderr

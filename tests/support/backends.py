@@ -18,7 +18,8 @@ BACKEND = os.environ.get("AGORA_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get(
     "AGORA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL")
+# The SQLite pass is the embedded default: no Redis. The PostgreSQL pass adds Redis if given.
+REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL") if BACKEND == "postgres" else None
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,19 @@ def test_origin_must_be_a_url() -> None:
         make(cors_origins=["shop.example"])
 
 
-def test_production_requires_a_secret() -> None:
+def test_production_requires_its_secrets() -> None:
     with pytest.raises(ValidationError, match="AGORA_SECRET_KEY"):
         make(env="production")
-    assert make(env="production", secret_key="s" * 40).secret_key is not None
+    with pytest.raises(ValidationError, match="AGORA_JWT_PRIVATE_KEY"):
+        make(env="production", secret_key="s" * 40)
+    settings = make(env="production", secret_key="s" * 40, jwt_private_key="-----BEGIN...")
+    assert settings.secret_key is not None
+
+
+def test_rate_limits_are_checked() -> None:
+    assert make(rate_limit_login="3/hour").rate_limit_login == "3/hour"
+    with pytest.raises(ValidationError):
+        make(rate_limit_login="lots")
 
 
 def test_development_secret_is_created_once(tmp_path: Path) -> None:

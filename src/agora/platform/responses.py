@@ -5,14 +5,17 @@ when they need the serialized bytes (an ETag is a digest of exactly those bytes)
 Pydantic's Rust `model_dump_json`, the same path FastAPI takes for declared response models.
 """
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agora.platform.etags import compute_etag, none_match
+from agora.platform.envelope import Page
+from agora.platform.etags import compute_etag, none_match, require_match
+from agora.platform.pagination import PageResult
+from agora.platform.querying import CollectionQuery
 
 PRIVATE = "private, no-store"
 
@@ -34,6 +37,15 @@ def sparse_include(
     return {"success": True, "data": data, "meta": True}
 
 
+def serialize(content: BaseModel, include: dict[str, Any] | None = None) -> bytes:
+    return content.__pydantic_serializer__.to_json(content, include=include, by_alias=True)
+
+
+def etag_of(content: BaseModel) -> str:
+    """The ETag `json_response` gives `content` (its full representation)."""
+    return compute_etag(serialize(content))
+
+
 def json_response(
     request: Request,
     content: BaseModel,
@@ -45,7 +57,7 @@ def json_response(
     etag: bool = True,
 ) -> Response:
     """Serialize `content`; answer 304 when the client's If-None-Match already matches."""
-    body = content.__pydantic_serializer__.to_json(content, include=include, by_alias=True)
+    body = serialize(content, include)
     response_headers = {"Cache-Control": cache_control, **(headers or {})}
     if etag:
         tag = compute_etag(body)
@@ -57,3 +69,53 @@ def json_response(
     return Response(
         body, status_code=status_code, headers=response_headers, media_type="application/json"
     )
+
+
+def page_response(
+    request: Request,
+    page: PageResult[Any],
+    dto: type[BaseModel],
+    query: CollectionQuery,
+    *,
+    cache_control: str = PRIVATE,
+) -> Response:
+    """A collection page as `Page[dto]`, honouring the query's sparse fieldset."""
+    body = Page[dto](data=[dto.model_validate(item) for item in page.items], meta=page.meta)  # type: ignore[valid-type]
+    return json_response(
+        request,
+        body,
+        cache_control=cache_control,
+        include=sparse_include(dto, query.fields, many=True),
+    )
+
+
+def location(request: Request, path: str) -> str:
+    """An absolute URL for `path` (Location headers), from AGORA_PUBLIC_URL or the request."""
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + path
+
+
+class Versioned(Protocol):
+    version: int
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def if_match_version(
+    request: Request,
+    load: Callable[[], Awaitable[V]],
+    represent: Callable[[V], BaseModel],
+) -> int | None:
+    """For a write with If-Match: the version of the resource the client's ETag describes.
+
+    None without If-Match. With it, loads the resource, compares the ETag of its current
+    representation (412 if it differs) and returns its version, which the service then
+    requires at write time, so that a change in between also ends in 412.
+    """
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    current = await load()
+    require_match(header, etag_of(represent(current)))
+    return current.version

@@ -28,3 +28,8 @@ class ApiInput(ApiModel):
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def api_fields(model: type[ApiModel]) -> frozenset[str]:
+    """The wire (camelCase) names of a DTO's fields, e.g. for a sparse-fieldset whitelist."""
+    return frozenset(info.alias or name for name, info in model.model_fields.items())

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from agora.platform.http.access import AccessMiddleware
 from agora.platform.http.body_limit import BodyLimitMiddleware
 from agora.platform.http.compression import CompressionMiddleware
 from agora.platform.http.cors import AgoraCORSMiddleware
@@ -12,11 +13,19 @@ from agora.platform.http.head import HeadAsGetMiddleware
 from agora.platform.http.https import HttpsMiddleware
 from agora.platform.http.request_context import RequestContextMiddleware
 from agora.platform.http.security_headers import SecurityHeadersMiddleware
+from agora.platform.ratelimit import RateLimiter, RatePolicy
+from agora.platform.security.principals import Authenticator
 from agora.settings import Settings
 
 
-def middleware_stack(settings: Settings) -> list[Middleware]:
-    """Outermost first: client address and scheme, ids and logs, headers, then the body."""
+def middleware_stack(
+    settings: Settings,
+    *,
+    authenticator: Authenticator | None = None,
+    limiter: RateLimiter | None = None,
+    rate_policy: RatePolicy | None = None,
+) -> list[Middleware]:
+    """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
     return [
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
@@ -32,6 +41,12 @@ def middleware_stack(settings: Settings) -> list[Middleware]:
             AgoraCORSMiddleware,
             origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
+        ),
+        Middleware(
+            AccessMiddleware,
+            authenticator=authenticator,
+            limiter=limiter,
+            policy=rate_policy or RatePolicy.from_settings(settings),
         ),
         Middleware(HeadAsGetMiddleware),
         Middleware(CompressionMiddleware, minimum_size=settings.gzip_min_bytes),

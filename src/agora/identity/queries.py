@@ -1,0 +1,33 @@
+"""What the identity collections may be filtered and sorted by."""
+
+import uuid
+from datetime import datetime
+
+from agora.identity.domain import Role
+from agora.identity.models import ApiKey, User
+from agora.identity.schemas import ApiKeyRead, UserRead
+from agora.platform.pagination import SortField
+from agora.platform.querying import CollectionSpec, Filter
+from agora.platform.schemas import api_fields
+
+USERS = CollectionSpec(
+    filters=(
+        Filter("role", Role, lambda role: User.role == role.value, "Only users with this role."),
+    ),
+    sorts=(
+        SortField("createdAt", User.created_at, datetime),
+        SortField("email", User.email, str),
+        SortField("name", User.name, str),
+    ),
+    default_sort="-createdAt",
+    tiebreaker=SortField("id", User.id, uuid.UUID),
+    fields=api_fields(UserRead),
+)
+
+API_KEYS = CollectionSpec(
+    filters=(),
+    sorts=(SortField("createdAt", ApiKey.created_at, datetime),),
+    default_sort="-createdAt",
+    tiebreaker=SortField("id", ApiKey.id, uuid.UUID),
+    fields=api_fields(ApiKeyRead),
+)

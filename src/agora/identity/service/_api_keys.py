@@ -1,0 +1,107 @@
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime
+
+from agora.identity.domain import SCOPES
+from agora.identity.errors import ApiKeyNotFound, InvalidApiKey
+from agora.identity.models import ApiKey
+from agora.identity.repository import ApiKeyRepository
+from agora.identity.schemas import ApiKeyCreate
+from agora.platform.db import utcnow
+from agora.platform.errors import FieldError, RuleViolation, ValidationFailed
+from agora.platform.pagination import PageResult
+from agora.platform.querying import CollectionQuery
+from agora.platform.runtime import Runtime
+from agora.platform.security import Principal
+
+KEY_PREFIX = "agora_"
+CHANNEL = "identity.api_keys"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """`agora_<prefix>_<secret>` -> (prefix, full key); None if it is not shaped like a key."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 128:
+        return None
+    prefix, _, secret = key[len(KEY_PREFIX) :].partition("_")
+    if len(prefix) != 12 or len(secret) < 32:
+        return None
+    return prefix, key
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.database = runtime.database
+
+    async def create(self, data: ApiKeyCreate, *, actor: Principal) -> tuple[ApiKey, str]:
+        """Create a key; the secret is returned here once and stored only as a hash."""
+        unknown = sorted(set(data.scopes) - SCOPES)
+        if unknown:
+            raise ValidationFailed(
+                errors=[
+                    FieldError("scopes", "unknown_scope", f"Unknown scope {scope!r}.")
+                    for scope in unknown
+                ]
+            )
+        if data.expires_at is not None and data.expires_at <= utcnow():
+            raise RuleViolation("The expiry must be in the future.", field="expiresAt")
+        prefix = secrets.token_hex(6)
+        key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        row = ApiKey(
+            name=data.name,
+            prefix=prefix,
+            key_hash=digest(key),
+            scopes=sorted(set(data.scopes)),
+            created_by=actor.id if actor.is_user else None,
+            expires_at=data.expires_at,
+        )
+        async with self.database.unit_of_work() as uow:
+            ApiKeyRepository(uow.session).add(row)
+            await uow.commit()
+        return row, key
+
+    async def list(self, query: CollectionQuery) -> PageResult[ApiKey]:
+        async with self.database.session() as session:
+            base = query.where(ApiKeyRepository.listing())
+            pager = query.paginator
+            rows = list((await session.scalars(pager.statement(base))).all())
+            total = None
+            if pager.needs_total:
+                total = int((await session.execute(pager.count_statement(base))).scalar_one())
+        return pager.result(rows, total)
+
+    async def revoke(self, key_id: uuid.UUID) -> None:
+        async with self.database.unit_of_work() as uow:
+            row = await ApiKeyRepository(uow.session).get(key_id)
+            if row is None:
+                raise ApiKeyNotFound()
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+                await uow.commit()
+        await self.runtime.broadcast.publish(CHANNEL, {"revoked": str(key_id)})
+
+    async def authenticate(self, key: str) -> tuple[Principal, datetime | None]:
+        """The principal of a valid key and when the key expires; `InvalidApiKey` otherwise."""
+        parts = split_key(key)
+        if parts is None:
+            raise InvalidApiKey()
+        async with self.database.session() as session:
+            row = await ApiKeyRepository(session).get_by_prefix(parts[0])
+        if row is None or not hmac.compare_digest(row.key_hash, digest(key)):
+            raise InvalidApiKey()
+        if row.revoked_at is not None or (
+            row.expires_at is not None and row.expires_at <= utcnow()
+        ):
+            raise InvalidApiKey()
+        return Principal(kind="api_key", id=row.id, scopes=frozenset(row.scopes)), row.expires_at
+
+    async def touch(self, key_id: uuid.UUID) -> None:
+        async with self.database.unit_of_work() as uow:
+            await ApiKeyRepository(uow.session).touch(key_id, utcnow())
+            await uow.commit()

@@ -1,0 +1,90 @@
+"""Everything one Agora instance holds for its lifetime, built from settings in one place.
+
+The app factory, the CLI and the tests all build a `Runtime`, so a service gets the same
+database, limiter and token machinery whichever entry point started it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+
+from agora.platform.broadcast import Broadcast
+from agora.platform.db import Database
+from agora.platform.pagination import CursorCodec
+from agora.platform.ratelimit import RateLimiter, RatePolicy
+from agora.platform.redis import create_redis
+from agora.platform.secrets import load_or_create_secret
+from agora.platform.security.passwords import PasswordHasher
+from agora.platform.security.revocation import RevocationList
+from agora.platform.security.tokens import AccessTokens, SigningKeys
+from agora.settings import Settings
+
+
+def _secret(settings: Settings) -> bytes:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    return load_or_create_secret(settings.data_dir / "secret.key")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    redis: Redis | None
+    broadcast: Broadcast
+    limiter: RateLimiter
+    rate_policy: RatePolicy
+    revocations: RevocationList
+    tokens: AccessTokens
+    passwords: PasswordHasher
+    cursor_codec: CursorCodec
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Runtime":
+        redis = create_redis(settings)
+        revocations = RevocationList(settings.access_token_ttl_seconds)
+        secret = _secret(settings)
+        return cls(
+            settings=settings,
+            database=Database(settings),
+            redis=redis,
+            broadcast=Broadcast(redis, settings.redis_prefix),
+            limiter=RateLimiter(redis, settings.redis_prefix),
+            rate_policy=RatePolicy.from_settings(settings),
+            revocations=revocations,
+            tokens=AccessTokens(
+                SigningKeys.from_settings(settings),
+                revocations,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=settings.access_token_ttl_seconds,
+            ),
+            passwords=PasswordHasher(
+                time_cost=settings.password_hash_time_cost,
+                memory_kib=settings.password_hash_memory_kib,
+                parallelism=settings.password_hash_parallelism,
+            ),
+            cursor_codec=CursorCodec(secret),
+            secret=secret,
+        )
+
+    async def ping_redis(self) -> None:
+        if self.redis is not None:
+            await self.redis.ping()
+
+    async def close(self) -> None:
+        await self.broadcast.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.database.dispose()
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
