@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel
 
 from agora import __version__
+from agora.catalog.module import V2_RESOURCES, CatalogModule
 from agora.identity.module import IdentityModule
 from agora.platform import health
 from agora.platform.docs import install_docs
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     log = get_logger("agora.app")
     runtime = Runtime.create(settings)
     identity = IdentityModule(runtime)
+    catalog = CatalogModule(runtime)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             authenticator=identity.authenticator,
             limiter=runtime.limiter if settings.rate_limit_enabled else None,
             rate_policy=runtime.rate_policy,
+            versions={2: V2_RESOURCES},
+            path_limits=(("/api/v1/uploads/", settings.max_signed_upload_bytes),),
         ),
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     identity.install(app)
+    catalog.install(app)
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

@@ -75,7 +75,11 @@ def migrate(
 
 
 @cli.command()
-def seed() -> None:
+def seed(
+    products: Annotated[
+        int, typer.Option(min=0, max=10_000_000, help="Size of the demo catalog.")
+    ] = 240,
+) -> None:
     """Load demo data. Idempotent: running it twice changes nothing the second time."""
     from agora.platform.observability import configure_logging
     from agora.seeding import seed_all
@@ -84,8 +88,9 @@ def seed() -> None:
     configure_logging("warning", settings.log_format)
 
     async def run() -> None:
-        async for line in seed_all(settings):
-            _echo(line)
+        with typer.progressbar(length=products, label="Seeding products") as bar:
+            async for line in seed_all(settings, products=products, progress=bar.update):
+                _echo(line)
 
     asyncio.run(run())
 

@@ -4,9 +4,11 @@ Each module's `models` is imported here for its side effect of registering table
 `Base.metadata`. Nothing else should import this file.
 """
 
+from agora.catalog import models as catalog_models
 from agora.identity import models as identity_models
+from agora.platform import events as platform_events
 from agora.platform.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["identity_models", "metadata"]
+__all__ = ["catalog_models", "identity_models", "metadata", "platform_events"]

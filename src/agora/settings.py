@@ -89,6 +89,26 @@ class Settings(BaseSettings):
     rate_limit_login: str = "5/minute"
     """Login attempts per client IP and, separately, per account."""
 
+    # --- files --------------------------------------------------------------
+    storage: Literal["local", "s3"] = "local"
+    """Where uploaded files live: `local` (data_dir/files) or an S3-compatible bucket."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    max_signed_upload_bytes: int = Field(default=100 * MiB, ge=1)
+    upload_url_ttl_seconds: int = Field(default=900, ge=10)
+
+    # --- catalog ------------------------------------------------------------
+    low_stock_threshold: int = Field(default=5, ge=0)
+    """`inventory.low` is recorded when stock falls to this level or below."""
+    product_cache_ttl_seconds: float = Field(default=60.0, ge=0)
+    public_max_age: int = Field(default=60, ge=0)
+    """Cache-Control max-age of public catalog reads."""
+    v1_products_sunset: str = "2027-06-30"
+    """The date v1 product responses announce in `Sunset` (v2 is their successor)."""
+
     # --- HTTP behaviour -----------------------------------------------------
     max_body_bytes: int = Field(default=1 * MiB, ge=0)
     max_upload_bytes: int = Field(default=10 * MiB, ge=0)

@@ -9,6 +9,8 @@ With `CI` set, an unreachable server fails the run instead of skipping anything.
 import asyncio
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -65,3 +67,16 @@ def create_database(tmp_dir: str) -> TestDatabase:
 def drop_database(database: TestDatabase) -> None:
     if database.name is not None:
         asyncio.run(_drop_postgres(database))
+
+
+@asynccontextmanager
+async def scratch_database(tmp_dir: str) -> AsyncIterator[str]:
+    """A second fresh database on the engine under test (for tests that fill one up)."""
+    if BACKEND == "postgres":
+        database = await _create_postgres()
+        try:
+            yield database.url
+        finally:
+            await _drop_postgres(database)
+    else:
+        yield f"sqlite+aiosqlite:///{tmp_dir}/scratch-{secrets.token_hex(4)}.db"

@@ -38,22 +38,25 @@ def _orjson_text(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
-class _LineLogger:
-    """A structlog logger that writes each rendered line to a binary stream.
+_sink: IO[bytes] | None = None
+"""Where log lines go: the stream given to `configure_logging`, else the current stdout."""
 
-    Without an explicit stream it looks `sys.stdout` up on every write, so that a replaced stdout
-    (pytest's capture, a supervisor) is honoured.
+
+class _LineLogger:
+    """A structlog logger that writes each rendered line to the sink.
+
+    The sink is looked up on every write, so loggers cached before a reconfiguration, and a
+    replaced stdout (pytest's capture, a supervisor), are honoured.
     """
 
-    def __init__(self, stream: IO[bytes] | None, name: str | None = None) -> None:
-        self._stream = stream
+    def __init__(self, name: str | None = None) -> None:
         self.name = name
 
     def msg(self, message: bytes | str) -> None:
         line = (message if isinstance(message, bytes) else message.encode()) + b"\n"
-        if self._stream is not None:
-            self._stream.write(line)
-            self._stream.flush()
+        if _sink is not None:
+            _sink.write(line)
+            _sink.flush()
             return
         out = sys.stdout
         out.buffer.write(line)
@@ -62,12 +65,8 @@ class _LineLogger:
     debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
-class _LineLoggerFactory:
-    def __init__(self, stream: IO[bytes] | None) -> None:
-        self._stream = stream
-
-    def __call__(self, *args: Any) -> _LineLogger:
-        return _LineLogger(self._stream, args[0] if args else None)
+def _line_logger(*args: Any) -> _LineLogger:
+    return _LineLogger(args[0] if args else None)
 
 
 def _add_logger_name(logger: WrappedLogger, _: str, event: EventDict) -> EventDict:
@@ -77,16 +76,12 @@ def _add_logger_name(logger: WrappedLogger, _: str, event: EventDict) -> EventDi
     return event
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes stdlib log records to the current `sys.stdout` (or the given text stream)."""
-
-    def __init__(self, stream: IO[bytes] | None) -> None:
-        super().__init__()
-        self._bytes = stream
+class _SinkHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes stdlib log records to the same sink as structlog."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _LineLogger(self._bytes).msg(self.format(record))
+            _LineLogger().msg(self.format(record))
         except Exception:  # pragma: no cover - logging must never raise
             self.handleError(record)
 
@@ -95,6 +90,8 @@ def configure_logging(
     level: str = "info", fmt: LogFormat = "json", stream: IO[bytes] | None = None
 ) -> None:
     """Configure structlog and the stdlib root logger. Safe to call more than once."""
+    global _sink
+    _sink = stream
     numeric = _LEVELS.get(level, logging.INFO)
     shared: list[Processor] = [
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
@@ -115,14 +112,14 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=_LineLoggerFactory(stream),
+        logger_factory=_line_logger,
         cache_logger_on_first_use=True,
     )
 
     text_renderer: Processor = (
         renderer if fmt == "console" else structlog.processors.JSONRenderer(serializer=_orjson_text)
     )
-    handler = _StdoutHandler(stream)
+    handler = _SinkHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from agora.platform.broadcast import Broadcast
+from agora.platform.cache import Cache, MemoryCache, RedisCache
 from agora.platform.db import Database
 from agora.platform.pagination import CursorCodec
 from agora.platform.ratelimit import RateLimiter, RatePolicy
@@ -19,6 +20,7 @@ from agora.platform.secrets import load_or_create_secret
 from agora.platform.security.passwords import PasswordHasher
 from agora.platform.security.revocation import RevocationList
 from agora.platform.security.tokens import AccessTokens, SigningKeys
+from agora.platform.storage import Storage, create_storage
 from agora.settings import Settings
 
 
@@ -40,6 +42,8 @@ class Runtime:
     tokens: AccessTokens
     passwords: PasswordHasher
     cursor_codec: CursorCodec
+    cache: Cache
+    storage: Storage
     secret: bytes = field(repr=False)
 
     @classmethod
@@ -68,6 +72,8 @@ class Runtime:
                 parallelism=settings.password_hash_parallelism,
             ),
             cursor_codec=CursorCodec(secret),
+            cache=RedisCache(redis, settings.redis_prefix) if redis is not None else MemoryCache(),
+            storage=create_storage(settings, secret),
             secret=secret,
         )
 

@@ -1,8 +1,9 @@
 """Request bodies over the limit are refused while they stream in, never buffered whole.
 
-The limit is `max_body_bytes` (1 MiB) for JSON and other bodies and `max_upload_bytes` (10 MiB)
-for multipart uploads. A declared Content-Length over the limit is refused before reading a byte;
-a chunked body is cut off as soon as it passes the limit. FastAPI's own `max_body_size` was
+The limit is `max_body_bytes` (1 MiB) for JSON and other bodies, `max_upload_bytes` (10 MiB)
+for multipart uploads, and what `path_limits` gives paths that stream files (signed uploads).
+A declared Content-Length over the limit is refused before reading a byte; a chunked body is
+cut off as soon as it passes the limit. FastAPI's own `max_body_size` was
 considered: its 413 is plain text on some paths and it cannot tell uploads from JSON.
 """
 
@@ -16,10 +17,18 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        path_limits: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.path_limits = path_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,6 +42,9 @@ class BodyLimitMiddleware:
                 declared = value
             elif name == b"content-type" and value[:19].lower() == b"multipart/form-data":
                 limit = self.max_upload_bytes
+        for prefix, path_limit in self.path_limits:
+            if scope["path"].startswith(prefix):
+                limit = path_limit
         # The unread rest of the body would be garbage on a kept-alive connection: close it.
         too_large = PayloadTooLarge(
             f"The request body is larger than the limit of {limit} bytes.",

@@ -13,6 +13,7 @@ from agora.platform.http.head import HeadAsGetMiddleware
 from agora.platform.http.https import HttpsMiddleware
 from agora.platform.http.request_context import RequestContextMiddleware
 from agora.platform.http.security_headers import SecurityHeadersMiddleware
+from agora.platform.http.versioning import ApiVersionMiddleware
 from agora.platform.ratelimit import RateLimiter, RatePolicy
 from agora.platform.security.principals import Authenticator
 from agora.settings import Settings
@@ -24,6 +25,8 @@ def middleware_stack(
     authenticator: Authenticator | None = None,
     limiter: RateLimiter | None = None,
     rate_policy: RatePolicy | None = None,
+    versions: dict[int, frozenset[str]] | None = None,
+    path_limits: tuple[tuple[str, int], ...] = (),
 ) -> list[Middleware]:
     """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
@@ -42,6 +45,7 @@ def middleware_stack(
             origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
         ),
+        Middleware(ApiVersionMiddleware, versions=versions or {}),
         Middleware(
             AccessMiddleware,
             authenticator=authenticator,
@@ -54,5 +58,6 @@ def middleware_stack(
             BodyLimitMiddleware,
             max_body_bytes=settings.max_body_bytes,
             max_upload_bytes=settings.max_upload_bytes,
+            path_limits=path_limits,
         ),
     ]

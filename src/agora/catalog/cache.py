@@ -1,0 +1,56 @@
+"""Cache-aside for single products: `product:{id}` -> the product's read model as JSON.
+
+Every committed change deletes the entry (shared Redis: once for all instances) and broadcasts
+`catalog.product_changed`, so in-process copies in other instances go too. Entries also expire
+after `AGORA_PRODUCT_CACHE_TTL_SECONDS`, which bounds the damage of any lost invalidation.
+"""
+
+import uuid
+from typing import Any
+
+from agora.catalog.events import PRODUCT_CHANGED_CHANNEL
+from agora.catalog.schemas import ProductRecord
+from agora.platform.cache import Cache
+from agora.platform.runtime import Runtime
+
+
+def _key(product_id: uuid.UUID) -> str:
+    return f"product:{product_id}"
+
+
+class ProductCache:
+    def __init__(self, cache: Cache, ttl: float) -> None:
+        self.cache = cache
+        self.ttl = ttl
+
+    async def get(self, product_id: uuid.UUID) -> ProductRecord | None:
+        if self.ttl <= 0:
+            return None
+        raw = await self.cache.get(_key(product_id))
+        return ProductRecord.model_validate_json(raw) if raw is not None else None
+
+    async def put(self, record: ProductRecord) -> None:
+        if self.ttl > 0:
+            await self.cache.set(_key(record.id), record.model_dump_json().encode(), self.ttl)
+
+    async def forget(self, product_id: uuid.UUID) -> None:
+        await self.cache.delete(_key(product_id))
+
+
+def product_cache(runtime: Runtime) -> ProductCache:
+    return ProductCache(runtime.cache, runtime.settings.product_cache_ttl_seconds)
+
+
+async def announce_change(runtime: Runtime, product_id: uuid.UUID) -> None:
+    """After commit: drop the cached product here and, through the broadcast, everywhere."""
+    await product_cache(runtime).forget(product_id)
+    await runtime.broadcast.publish(PRODUCT_CHANGED_CHANNEL, {"id": str(product_id)})
+
+
+def subscribe(runtime: Runtime) -> None:
+    cache = product_cache(runtime)
+
+    async def forget(message: dict[str, Any]) -> None:
+        await cache.forget(uuid.UUID(message["id"]))
+
+    runtime.broadcast.subscribe(PRODUCT_CHANGED_CHANNEL, forget)

@@ -1,0 +1,53 @@
+import re
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+
+from agora.catalog.errors import CategoryNotFound, DuplicateCategory
+from agora.catalog.models import Category
+from agora.catalog.repository import CategoryRepository
+from agora.catalog.schemas import CategoryCreate
+from agora.platform.pagination import PageResult
+from agora.platform.querying import CollectionQuery
+from agora.platform.runtime import Runtime
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:100] or "category"
+
+
+class CategoryService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.database = runtime.database
+
+    async def list(self, query: CollectionQuery) -> PageResult[Category]:
+        base = query.where(CategoryRepository.listing())
+        pager = query.paginator
+        async with self.database.session() as session:
+            rows = list((await session.scalars(pager.statement(base))).all())
+            total = None
+            if pager.needs_total:
+                total = int((await session.execute(pager.count_statement(base))).scalar_one())
+        return pager.result(rows, total)
+
+    async def get(self, category_id: uuid.UUID) -> Category:
+        async with self.database.session() as session:
+            category = await session.get(Category, category_id)
+        if category is None:
+            raise CategoryNotFound()
+        return category
+
+    async def create(self, data: CategoryCreate) -> Category:
+        slug = data.slug or slugify(data.name)
+        async with self.database.unit_of_work() as uow:
+            categories = CategoryRepository(uow.session)
+            if await categories.taken(data.name, slug):
+                raise DuplicateCategory(field="name")
+            category = Category(name=data.name, slug=slug, description=data.description)
+            categories.add(category)
+            try:
+                await uow.commit()
+            except IntegrityError:
+                raise DuplicateCategory(field="name") from None
+        return category

@@ -1,0 +1,144 @@
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from starlette.responses import Response
+
+from agora.catalog.domain import image_type
+from agora.catalog.errors import ImageNotFound, ProductNotFound, UnsupportedImage, UploadNotFound
+from agora.catalog.models import ProductImage
+from agora.catalog.repository import ImageRepository, ProductRepository
+from agora.catalog.schemas import ProductRecord
+from agora.catalog.service._products import ProductService
+from agora.platform.errors import Conflict, Forbidden
+from agora.platform.ids import new_id
+from agora.platform.runtime import Runtime
+from agora.platform.security import Principal
+from agora.platform.storage import LocalStorage, SignedUpload
+
+_SNIFF = 12  # enough bytes to tell JPEG, PNG and WebP apart
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def _peek(chunks: AsyncIterator[bytes], size: int) -> tuple[bytes, AsyncIterator[bytes]]:
+    """The first `size` bytes of a stream, and the whole stream again."""
+    head = b""
+    seen: list[bytes] = []
+    async for chunk in chunks:
+        seen.append(chunk)
+        head += chunk
+        if len(head) >= size:
+            break
+
+    async def replay() -> AsyncIterator[bytes]:
+        for chunk in seen:
+            yield chunk
+        async for chunk in chunks:
+            yield chunk
+
+    return head[:size], replay()
+
+
+class ImageService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.database = runtime.database
+        self.storage = runtime.storage
+        self.settings = runtime.settings
+
+    async def upload(self, product_id: uuid.UUID, chunks: AsyncIterator[bytes]) -> ProductImage:
+        """Store an image sent with the request; its type comes from its bytes, not its name."""
+        await self._require_product(product_id)
+        head, stream = await _peek(chunks, _SNIFF)
+        kind = image_type(head)
+        if kind is None:
+            raise UnsupportedImage(field="file")
+        key = new_id().hex
+        size = await self.storage.save(key, stream, kind, self.settings.max_upload_bytes)
+        return await self._add(product_id, key, kind, size)
+
+    async def attach(self, product_id: uuid.UUID, upload_key: str) -> ProductImage:
+        """Make a file uploaded through a signed URL an image of the product."""
+        await self._require_product(product_id)
+        size = await self.storage.size(upload_key)
+        if size is None:
+            raise UploadNotFound(field="uploadKey")
+        kind = image_type(await self.storage.read_prefix(upload_key, _SNIFF))
+        if kind is None:
+            await self.storage.delete(upload_key)
+            raise UnsupportedImage(field="uploadKey")
+        async with self.database.session() as session:
+            if await ImageRepository(session).key_used(upload_key):
+                raise Conflict("This upload is attached already.", field="uploadKey")
+        return await self._add(product_id, upload_key, kind, size)
+
+    async def list(self, product_id: uuid.UUID, *, viewer: Principal | None) -> list[ProductImage]:
+        await ProductService(self.runtime).get(product_id, viewer=viewer)
+        async with self.database.session() as session:
+            return await ImageRepository(session).of_product(product_id)
+
+    async def serve(self, image_id: uuid.UUID, *, viewer: Principal | None) -> Response:
+        """The image itself. Images of unpublished products are for editors only."""
+        async with self.database.session() as session:
+            image = await ImageRepository(session).get(image_id)
+        if image is None:
+            raise ImageNotFound()
+        try:
+            product: ProductRecord = await ProductService(self.runtime).get(
+                image.product_id, viewer=viewer
+            )
+        except ProductNotFound:
+            raise ImageNotFound() from None
+        public = product.status == "active"
+        cache = IMMUTABLE if public else "private, max-age=300"
+        return self.storage.serve(image.storage_key, image.content_type, cache)
+
+    def ticket(self, content_type: str, base_url: str) -> tuple[str, SignedUpload]:
+        """A signed, expiring URL to upload one large file to."""
+        key = new_id().hex
+        signed = self.storage.sign_upload(
+            key,
+            content_type,
+            self.settings.max_signed_upload_bytes,
+            self.settings.upload_url_ttl_seconds,
+            base_url,
+        )
+        return key, signed
+
+    async def receive(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        expires: int,
+        signature: str,
+        chunks: AsyncIterator[bytes],
+    ) -> int:
+        """Store the body of a signed upload (local storage; S3 receives its uploads itself)."""
+        if not isinstance(self.storage, LocalStorage):
+            raise UploadNotFound()
+        if not self.storage.signer.valid(key, content_type, max_bytes, expires, signature):
+            raise Forbidden("The upload URL is invalid or has expired.", code="invalid_signature")
+        if await self.storage.size(key) is not None:
+            raise Conflict("This upload URL has been used already.")
+        return await self.storage.save(key, chunks, content_type, max_bytes)
+
+    async def _require_product(self, product_id: uuid.UUID) -> None:
+        async with self.database.session() as session:
+            if await ProductRepository(session).record(product_id) is None:
+                raise ProductNotFound()
+
+    async def _add(self, product_id: uuid.UUID, key: str, kind: str, size: int) -> ProductImage:
+        image = ProductImage(
+            id=new_id(),
+            product_id=product_id,
+            storage_key=key,
+            content_type=kind,
+            size_bytes=size,
+            created_at=datetime.now(UTC),
+        )
+        async with self.database.unit_of_work() as uow:
+            ImageRepository(uow.session).add(image)
+            await uow.commit()
+        return image

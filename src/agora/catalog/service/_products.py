@@ -1,0 +1,232 @@
+import uuid
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from agora.catalog.access import sees_unpublished
+from agora.catalog.cache import announce_change, product_cache
+from agora.catalog.domain import Status, check_initial_status, check_transition
+from agora.catalog.errors import DuplicateSku, ProductNotFound, UnknownCategory
+from agora.catalog.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED
+from agora.catalog.models import Product
+from agora.catalog.repository import CategoryRepository, ProductRepository, product_rows, to_record
+from agora.catalog.schemas import (
+    ProductRead,
+    ProductRecord,
+    ProductReplace,
+    ProductReplaceV2,
+    ProductWrite,
+    editable_v1,
+    editable_v2,
+)
+from agora.platform import events
+from agora.platform.db import utcnow
+from agora.platform.errors import (
+    Conflict,
+    Forbidden,
+    PreconditionFailed,
+    translate_validation_errors,
+)
+from agora.platform.ids import new_id
+from agora.platform.pagination import PageResult
+from agora.platform.patching import json_patch, merge_patch
+from agora.platform.querying import CollectionQuery
+from agora.platform.runtime import Runtime
+from agora.platform.security import Principal
+
+PatchKind = Literal["merge", "json"]
+
+
+class ProductService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.database = runtime.database
+        self.cache = product_cache(runtime)
+
+    # --- queries -------------------------------------------------------------------------
+
+    async def get(self, product_id: uuid.UUID, *, viewer: Principal | None) -> ProductRecord:
+        """A product as `viewer` may see it (the public sees active products only)."""
+        record = await self.cache.get(product_id)
+        if record is None:
+            async with self.database.session() as session:
+                record = await ProductRepository(session).record(product_id)
+            if record is None:
+                raise ProductNotFound()
+            await self.cache.put(record)
+        if record.status != Status.ACTIVE and not sees_unpublished(viewer):
+            raise ProductNotFound()
+        return record
+
+    async def list(
+        self, query: CollectionQuery, *, viewer: Principal | None
+    ) -> PageResult[ProductRecord]:
+        base = query.where(product_rows())
+        if not sees_unpublished(viewer):
+            status = query.filters.get("status")
+            if status is not None and status != Status.ACTIVE:
+                raise Forbidden("Only editors can list draft or archived products.", field="status")
+            base = base.where(Product.status == Status.ACTIVE.value)
+        pager = query.paginator
+        async with self.database.session() as session:
+            rows = (await session.execute(pager.statement(base))).all()
+            total = None
+            if pager.needs_total:
+                total = int((await session.execute(pager.count_statement(base))).scalar_one())
+        page = pager.result(rows, total)
+        return PageResult([to_record(row) for row in page.items], page.meta)
+
+    # --- commands ------------------------------------------------------------------------
+
+    async def create(self, data: ProductWrite) -> ProductRecord:
+        """Add a product (draft or active) with no stock."""
+        check_initial_status(data.status)
+        product_id = new_id()
+        async with self.database.unit_of_work() as uow:
+            products = ProductRepository(uow.session)
+            await self._check_references(uow.session, data, products)
+            product = Product(id=product_id, **_columns(data))
+            await products.add(product)
+            await products.set_tags(product_id, data.tags)
+            record = await _reread(products, product_id)
+            events.record(
+                uow.session,
+                PRODUCT_CREATED,
+                subject_type="product",
+                subject_id=product_id,
+                payload=_payload(record),
+            )
+            await _commit(uow)
+        return record
+
+    async def replace(
+        self, product_id: uuid.UUID, data: ProductWrite, *, expected_version: int | None = None
+    ) -> ProductRecord:
+        """Replace every writable field (PUT); status moves only forward."""
+        async with self.database.unit_of_work() as uow:
+            products = ProductRepository(uow.session)
+            product = await products.lock(product_id)
+            if product is None:
+                raise ProductNotFound()
+            if expected_version is not None and product.version != expected_version:
+                raise PreconditionFailed(field="If-Match")
+            check_transition(product.status, data.status)
+            await self._check_references(uow.session, data, products, other_than=product_id)
+            for name, value in _columns(data).items():
+                setattr(product, name, value)
+            product.updated_at = utcnow()
+            await uow.session.flush()
+            await products.set_tags(product_id, data.tags)
+            record = await _reread(products, product_id)
+            events.record(
+                uow.session,
+                PRODUCT_UPDATED,
+                subject_type="product",
+                subject_id=product_id,
+                payload=_payload(record),
+            )
+            await _commit(uow)
+        await announce_change(self.runtime, product_id)
+        return record
+
+    async def patch(
+        self,
+        product_id: uuid.UUID,
+        document: Any,
+        *,
+        kind: PatchKind,
+        api_version: int,
+        expected_version: int | None = None,
+    ) -> ProductRecord:
+        """Apply a merge patch or JSON Patch to the client's view, then replace (same rules)."""
+        async with self.database.session() as session:
+            current = await ProductRepository(session).record(product_id)
+        if current is None:
+            raise ProductNotFound()
+        view = editable_v2(current) if api_version == 2 else editable_v1(current)
+        patched = json_patch(view, document) if kind == "json" else merge_patch(view, document)
+        data = _validate(patched, api_version)
+        if expected_version is not None and expected_version != current.version:
+            raise PreconditionFailed(field="If-Match")
+        try:
+            # Only the version that was patched may be replaced.
+            return await self.replace(product_id, data, expected_version=current.version)
+        except PreconditionFailed:
+            if expected_version is not None:
+                raise
+            raise Conflict("The product changed while the patch was applied; retry.") from None
+
+    async def delete(self, product_id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        """Delete a product: reads treat it as gone; orders that refer to it keep their copy."""
+        async with self.database.unit_of_work() as uow:
+            product = await ProductRepository(uow.session).lock(product_id)
+            if product is None:
+                raise ProductNotFound()
+            if expected_version is not None and product.version != expected_version:
+                raise PreconditionFailed(field="If-Match")
+            product.deleted_at = utcnow()
+            events.record(
+                uow.session,
+                PRODUCT_DELETED,
+                subject_type="product",
+                subject_id=product_id,
+                payload={"id": str(product_id), "sku": product.sku},
+            )
+            await uow.commit()
+        await announce_change(self.runtime, product_id)
+
+    async def _check_references(
+        self,
+        session: Any,
+        data: ProductWrite,
+        products: ProductRepository,
+        *,
+        other_than: uuid.UUID | None = None,
+    ) -> None:
+        if await products.sku_taken(data.sku, other_than=other_than):
+            raise DuplicateSku(field="sku")
+        if data.category_id is not None and not await CategoryRepository(session).exists(
+            data.category_id
+        ):
+            raise UnknownCategory(field="categoryId")
+
+
+def _columns(data: ProductWrite) -> dict[str, Any]:
+    return {
+        "sku": data.sku,
+        "name": data.name,
+        "description": data.description,
+        "price_cents": data.price_cents,
+        "currency": data.currency,
+        "status": data.status.value,
+        "category_id": data.category_id,
+        "tags": list(data.tags),
+    }
+
+
+def _validate(document: Any, api_version: int) -> ProductWrite:
+    try:
+        if api_version == 2:
+            return ProductReplaceV2.model_validate(document).to_v1()
+        return ProductReplace.model_validate(document)
+    except ValidationError as error:
+        raise translate_validation_errors(error.errors()) from None
+
+
+def _payload(record: ProductRecord) -> dict[str, Any]:
+    return ProductRead.model_validate(record).model_dump(mode="json", by_alias=True)
+
+
+async def _reread(products: ProductRepository, product_id: uuid.UUID) -> ProductRecord:
+    record = await products.record(product_id)
+    if record is None:  # pragma: no cover - we hold the row lock
+        raise ProductNotFound()
+    return record
+
+
+async def _commit(uow: Any) -> None:
+    try:
+        await uow.commit()
+    except IntegrityError:
+        raise DuplicateSku(field="sku") from None

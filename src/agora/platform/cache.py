@@ -1,0 +1,85 @@
+"""Cache-aside storage: in process by default, Redis when configured.
+
+A cache is an optimisation, never a dependency: every failure is logged and answered as a miss
+(reads) or ignored (writes), so the caller falls back to the database. Entries expire after a
+TTL even if an invalidation is lost.
+"""
+
+import time
+from collections import OrderedDict
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from agora.platform.observability import get_logger
+
+log = get_logger("agora.cache")
+
+
+class Cache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+
+    async def delete(self, *keys: str) -> None: ...
+
+
+class MemoryCache:
+    """A bounded LRU with per-entry expiry, for one process."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._max = max_entries
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires < time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._entries[key] = (time.monotonic() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+
+class RedisCache:
+    """Shared by every instance; an unreachable Redis degrades to misses, never to errors."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix + "cache:"
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value = await self._redis.get(self._prefix + key)
+        except (RedisError, OSError) as exc:
+            log.warning("cache_get_failed", key=key, error=str(exc)[:200])
+            return None
+        return value.encode() if isinstance(value, str) else value
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        try:
+            await self._redis.set(self._prefix + key, value, px=int(ttl * 1000))
+        except (RedisError, OSError) as exc:
+            log.warning("cache_set_failed", key=key, error=str(exc)[:200])
+
+    async def delete(self, *keys: str) -> None:
+        if not keys:
+            return
+        try:
+            await self._redis.delete(*(self._prefix + key for key in keys))
+        except (RedisError, OSError) as exc:
+            # The entry may serve stale data until its TTL ends; say so loudly.
+            log.error("cache_invalidation_failed", keys=list(keys), error=str(exc)[:200])
