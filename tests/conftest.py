@@ -76,6 +76,9 @@ def settings(test_database: backends.TestDatabase, data_dir: Path) -> Settings:
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         password_hash_parallelism=1,
+        # A quick sandbox and short provider timeouts keep payment tests fast.
+        sandbox_latency_ms=2,
+        payment_timeout_seconds=0.5,
     )
     upgrade(settings)
     return settings

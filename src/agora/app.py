@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -10,11 +11,15 @@ from pydantic.alias_generators import to_camel
 from agora import __version__
 from agora.catalog.module import V2_RESOURCES, CatalogModule
 from agora.identity.module import IdentityModule
-from agora.platform import health
+from agora.ordering.module import OrderingModule
+from agora.payments.module import PaymentsModule
+from agora.platform import event_log, health
 from agora.platform.docs import install_docs
 from agora.platform.errors import install_error_handlers
 from agora.platform.health import Readiness
 from agora.platform.http.stack import middleware_stack
+from agora.platform.idempotency import IdempotencyStore
+from agora.platform.jobs import Scheduler
 from agora.platform.observability import configure_logging, get_logger
 from agora.platform.runtime import Runtime
 from agora.settings import Settings
@@ -38,6 +43,27 @@ def operation_id(route: APIRoute) -> str:
     return to_camel(route.name)
 
 
+def idempotency_store(runtime: Runtime) -> IdempotencyStore:
+    settings = runtime.settings
+    return IdempotencyStore(
+        runtime.database,
+        runtime.clock,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
+    )
+
+
+def build_scheduler(
+    runtime: Runtime, ordering: OrderingModule, payments: PaymentsModule
+) -> Scheduler:
+    """The periodic jobs of an instance (run here, or by `agora worker`)."""
+    scheduler = Scheduler()
+    ordering.schedule(scheduler)
+    payments.schedule(scheduler)
+    scheduler.every(3600, "purge_idempotency_keys", idempotency_store(runtime).purge_expired)
+    return scheduler
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build one Agora application instance from `settings` (default: the environment)."""
     settings = settings or Settings()
@@ -46,11 +72,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime.create(settings)
     identity = IdentityModule(runtime)
     catalog = CatalogModule(runtime)
+    ordering = OrderingModule(runtime)
+    payments = PaymentsModule(runtime)
+    scheduler = build_scheduler(runtime, ordering, payments)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await identity.start()
         await runtime.broadcast.start()
+        if settings.jobs_enabled:
+            await scheduler.start()
         log.info(
             "started",
             env=settings.env,
@@ -60,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await scheduler.stop()
             await identity.stop()
             await runtime.close()
             log.info("stopped")
@@ -78,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rate_policy=runtime.rate_policy,
             versions={2: V2_RESOURCES},
             path_limits=(("/api/v1/uploads/", settings.max_signed_upload_bytes),),
+            idempotency=idempotency_store(runtime),
         ),
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
@@ -86,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.database = runtime.database
     app.state.cursor_codec = runtime.cursor_codec
+    app.state.scheduler = scheduler
     app.state.readiness = Readiness(settings.ready_timeout, settings.retry_after_seconds)
     app.state.readiness.add("database", runtime.database.ping)
     if runtime.redis is not None:
@@ -95,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     identity.install(app)
     catalog.install(app)
+    ordering.install(app)
+    payments.install(app)
+    app.include_router(event_log.router)
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

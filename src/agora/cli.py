@@ -133,6 +133,37 @@ def create_admin(
 
 
 @cli.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run every job once and exit.")] = False,
+) -> None:
+    """Run the periodic jobs (order expiry, payment settlement, key cleanup) without HTTP.
+
+    In production, web instances set AGORA_JOBS_ENABLED=false and one or more workers run.
+    """
+    from agora.app import create_app
+
+    settings = Settings()
+    app = create_app(settings.model_copy(update={"jobs_enabled": False}))
+    scheduler = app.state.scheduler
+
+    async def run() -> None:
+        await app.state.runtime.broadcast.start()
+        try:
+            if once:
+                for name in scheduler.jobs:
+                    _echo(f"{name}: {await scheduler.run_once(name)}")
+                return
+            await scheduler.start()
+            _echo(f"Agora worker running: {', '.join(scheduler.jobs)}")
+            await asyncio.Event().wait()
+        finally:
+            await scheduler.stop()
+            await app.state.runtime.close()
+
+    asyncio.run(run())
+
+
+@cli.command()
 def openapi(
     output: Annotated[
         Path | None, typer.Option(help="Write to this file instead of stdout.")

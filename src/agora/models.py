@@ -6,9 +6,20 @@ Each module's `models` is imported here for its side effect of registering table
 
 from agora.catalog import models as catalog_models
 from agora.identity import models as identity_models
+from agora.ordering import models as ordering_models
+from agora.payments import models as payments_models
 from agora.platform import events as platform_events
+from agora.platform import idempotency as platform_idempotency
 from agora.platform.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["catalog_models", "identity_models", "metadata", "platform_events"]
+__all__ = [
+    "catalog_models",
+    "identity_models",
+    "metadata",
+    "ordering_models",
+    "payments_models",
+    "platform_events",
+    "platform_idempotency",
+]

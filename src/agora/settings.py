@@ -109,6 +109,27 @@ class Settings(BaseSettings):
     v1_products_sunset: str = "2027-06-30"
     """The date v1 product responses announce in `Sunset` (v2 is their successor)."""
 
+    # --- orders and payments -------------------------------------------------
+    order_payment_window_seconds: int = Field(default=1800, ge=1)
+    """An unpaid order is cancelled (and its stock released) this long after it was placed."""
+    order_max_lines: int = Field(default=100, ge=1, le=1000)
+    payment_provider: Literal["sandbox"] = "sandbox"
+    payment_timeout_seconds: float = Field(default=5.0, gt=0)
+    payment_attempts: int = Field(default=3, ge=1, le=10)
+    """Calls per charge when the provider times out or is unreachable (safe: same key)."""
+    payment_breaker_threshold: int = Field(default=5, ge=1)
+    payment_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    sandbox_latency_ms: int = Field(default=40, ge=0)
+    """How long the sandbox payment provider takes to answer, like a real one."""
+
+    # --- background work ------------------------------------------------------
+    jobs_enabled: bool = True
+    """Run periodic jobs in this process (set false on web instances when `agora worker` runs)."""
+    order_expiry_every_seconds: float = Field(default=30.0, gt=0)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    idempotency_lock_seconds: int = Field(default=60, ge=1)
+    """A key whose first request started this long ago without finishing may be retried."""
+
     # --- HTTP behaviour -----------------------------------------------------
     max_body_bytes: int = Field(default=1 * MiB, ge=0)
     max_upload_bytes: int = Field(default=10 * MiB, ge=0)

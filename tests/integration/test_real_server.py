@@ -175,6 +175,13 @@ def test_cli_openapi_seed_and_migrate(settings: Settings, tmp_path: Path) -> Non
     assert "agora-demo-admin" not in again.stdout  # the password is printed once
 
 
+def test_worker_runs_every_job_once(settings: Settings) -> None:
+    result = _agora(settings, "worker", "--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for job in ("expire_unpaid_orders", "settle_payments", "purge_idempotency_keys"):
+        assert f"{job}: " in result.stdout
+
+
 def test_create_admin_reads_the_password_from_the_environment(
     settings: Settings, tmp_path: Path
 ) -> None:

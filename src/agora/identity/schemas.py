@@ -29,6 +29,14 @@ class UserRead(ApiModel):
     updated_at: datetime
 
 
+class UserSummary(ApiModel):
+    """What other modules may show of a user (orders expand to this)."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+
+
 class UserSelfUpdate(ApiInput):
     """`PATCH /users/me` (merge patch): changing email or password needs `currentPassword`."""
 

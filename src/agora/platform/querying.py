@@ -131,6 +131,15 @@ def parse_names(
     return frozenset(names)
 
 
+def parse_expand(value: str | None, allowed: frozenset[str]) -> frozenset[str]:
+    """`?expand=` of a single resource: the names, or a 400 naming the unknown ones."""
+    errors: list[FieldError] = []
+    names = parse_names(value, allowed, "expand", errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return names or frozenset()
+
+
 def fingerprint(filters: Mapping[str, Any]) -> str:
     """A short digest of the filters, so that a cursor cannot be reused with other filters."""
     canonical = orjson.dumps(

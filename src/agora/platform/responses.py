@@ -96,7 +96,8 @@ def location(request: Request, path: str) -> str:
 
 
 class Versioned(Protocol):
-    version: int
+    @property
+    def version(self) -> int: ...
 
 
 V = TypeVar("V", bound=Versioned)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from agora.platform.broadcast import Broadcast
 from agora.platform.cache import Cache, MemoryCache, RedisCache
+from agora.platform.clock import Clock, SystemClock
 from agora.platform.db import Database
 from agora.platform.pagination import CursorCodec
 from agora.platform.ratelimit import RateLimiter, RatePolicy
@@ -44,6 +45,7 @@ class Runtime:
     cursor_codec: CursorCodec
     cache: Cache
     storage: Storage
+    clock: Clock
     secret: bytes = field(repr=False)
 
     @classmethod
@@ -74,6 +76,7 @@ class Runtime:
             cursor_codec=CursorCodec(secret),
             cache=RedisCache(redis, settings.redis_prefix) if redis is not None else MemoryCache(),
             storage=create_storage(settings, secret),
+            clock=SystemClock(),
             secret=secret,
         )
 

@@ -3,6 +3,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.catalog.access import sees_unpublished
 from agora.catalog.cache import announce_change, product_cache
@@ -76,6 +77,21 @@ class ProductService:
                 total = int((await session.execute(pager.count_statement(base))).scalar_one())
         page = pager.result(rows, total)
         return PageResult([to_record(row) for row in page.items], page.meta)
+
+    async def records(self, product_ids: set[uuid.UUID]) -> dict[uuid.UUID, ProductRecord]:
+        """Several live products in one query, whatever their status (orders expand to these)."""
+        if not product_ids:
+            return {}
+        async with self.database.session() as session:
+            rows = await session.execute(product_rows().where(Product.id.in_(product_ids)))
+            return {row.id: to_record(row) for row in rows}
+
+    async def price_list(
+        self, session: AsyncSession, product_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, ProductRecord]:
+        """Current products read inside the caller's transaction (prices at order time)."""
+        rows = await session.execute(product_rows().where(Product.id.in_(product_ids)))
+        return {row.id: to_record(row) for row in rows}
 
     # --- commands ------------------------------------------------------------------------
 

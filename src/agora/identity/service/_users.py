@@ -1,6 +1,7 @@
 import uuid
 
 from pydantic import MISSING
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agora.identity import revocations
@@ -14,7 +15,7 @@ from agora.identity.errors import (
 )
 from agora.identity.models import User
 from agora.identity.repository import SessionRepository, UserRepository
-from agora.identity.schemas import UserRegister, UserSelfUpdate, UserUpdate
+from agora.identity.schemas import UserRegister, UserSelfUpdate, UserSummary, UserUpdate
 from agora.platform.db import utcnow
 from agora.platform.errors import PreconditionFailed
 from agora.platform.observability import get_logger
@@ -64,6 +65,16 @@ class UserService:
         if user is None:
             raise UserNotFound()
         return user
+
+    async def summaries(self, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, UserSummary]:
+        """Who these users are, in one query (deleted users included: history refers to them)."""
+        if not user_ids:
+            return {}
+        async with self.database.session() as session:
+            rows = await session.execute(
+                select(User.id, User.email, User.name).where(User.id.in_(user_ids))
+            )
+            return {row.id: UserSummary(id=row.id, email=row.email, name=row.name) for row in rows}
 
     async def list(self, query: CollectionQuery) -> PageResult[User]:
         async with self.database.session() as session:

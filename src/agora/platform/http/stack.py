@@ -11,9 +11,11 @@ from agora.platform.http.compression import CompressionMiddleware
 from agora.platform.http.cors import AgoraCORSMiddleware
 from agora.platform.http.head import HeadAsGetMiddleware
 from agora.platform.http.https import HttpsMiddleware
+from agora.platform.http.idempotency import IdempotencyMiddleware
 from agora.platform.http.request_context import RequestContextMiddleware
 from agora.platform.http.security_headers import SecurityHeadersMiddleware
 from agora.platform.http.versioning import ApiVersionMiddleware
+from agora.platform.idempotency import IdempotencyStore
 from agora.platform.ratelimit import RateLimiter, RatePolicy
 from agora.platform.security.principals import Authenticator
 from agora.settings import Settings
@@ -27,10 +29,11 @@ def middleware_stack(
     rate_policy: RatePolicy | None = None,
     versions: dict[int, frozenset[str]] | None = None,
     path_limits: tuple[tuple[str, int], ...] = (),
+    idempotency: IdempotencyStore | None = None,
 ) -> list[Middleware]:
     """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
-    return [
+    stack = [
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
         Middleware(RequestContextMiddleware, access_log=settings.access_log),
         Middleware(SecurityHeadersMiddleware),
@@ -61,3 +64,8 @@ def middleware_stack(
             path_limits=path_limits,
         ),
     ]
+    if idempotency is not None:
+        # Answers that hand out secrets are never stored: sign-in and new API keys.
+        excluded = ("/api/v1/auth/", "/api/auth/", "/api/v1/api-keys", "/api/api-keys")
+        stack.append(Middleware(IdempotencyMiddleware, store=idempotency, excluded=excluded))
+    return stack

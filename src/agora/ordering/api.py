@@ -1,0 +1,97 @@
+"""Order routes: thin; commands change orders, queries read them."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Response
+
+from agora.ordering.commands import ChangeOrderStatus, PlaceOrder
+from agora.ordering.ports import Refunds
+from agora.ordering.queries import ORDERS, OrderReads
+from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
+from agora.platform.envelope import Envelope, Page
+from agora.platform.querying import CollectionQuery, collection_query, parse_expand
+from agora.platform.responses import if_match_version, json_response, location, page_response
+from agora.platform.routing import api_router
+from agora.platform.runtime import RuntimeDep
+from agora.platform.security import CurrentPrincipal, CurrentUser
+
+OrdersQuery = Annotated[CollectionQuery, collection_query(ORDERS)]
+
+
+def order_reads(runtime: RuntimeDep) -> OrderReads:
+    return OrderReads(runtime)
+
+
+def place_order(runtime: RuntimeDep) -> PlaceOrder:
+    return PlaceOrder(runtime)
+
+
+def change_status(request: Request, runtime: RuntimeDep) -> ChangeOrderStatus:
+    refunds: Refunds = request.app.state.refunds
+    return ChangeOrderStatus(runtime, refunds)
+
+
+Reads = Annotated[OrderReads, Depends(order_reads)]
+Place = Annotated[PlaceOrder, Depends(place_order)]
+Change = Annotated[ChangeOrderStatus, Depends(change_status)]
+
+router = api_router(prefix="/api/v1/orders", tags=["orders"])
+
+
+def _order(
+    request: Request,
+    order: OrderRead,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return json_response(request, Envelope(data=order), status_code=status_code, headers=headers)
+
+
+@router.post("", status_code=201, response_model=Envelope[OrderRead])
+async def create_order(
+    body: OrderCreate, request: Request, customer: CurrentUser, place: Place, reads: Reads
+) -> Response:
+    """Place an order at catalog prices; stock is taken at once (422 if there is not enough)."""
+    order_id = await place(customer, body)
+    order = await reads.get(customer, order_id)
+    url = location(request, f"/api/v1/orders/{order_id}")
+    return _order(request, order, status_code=201, headers={"Location": url})
+
+
+@router.get("", response_model=Page[OrderRead])
+async def list_orders(
+    request: Request, query: OrdersQuery, viewer: CurrentPrincipal, reads: Reads
+) -> Response:
+    """Orders: one's own, or all of them for admins; `expand=user,items.product`."""
+    return page_response(request, await reads.page(viewer, query), OrderRead, query)
+
+
+@router.get("/{order_id}", response_model=Envelope[OrderRead])
+async def get_order(
+    order_id: uuid.UUID,
+    request: Request,
+    viewer: CurrentPrincipal,
+    reads: Reads,
+    expand: Annotated[str | None, Query(description="user, items.product")] = None,
+) -> Response:
+    """One order (its owner or an admin; anyone else gets 404)."""
+    wanted = parse_expand(expand, ORDERS.expand)
+    return _order(request, await reads.get(viewer, order_id, wanted))
+
+
+@router.patch("/{order_id}", response_model=Envelope[OrderRead])
+async def change_order_status(
+    order_id: uuid.UUID,
+    body: OrderStatusChange,
+    request: Request,
+    actor: CurrentUser,
+    change: Change,
+    reads: Reads,
+) -> Response:
+    """Move an order: pending -> paid -> shipped -> delivered, or cancel a pending or paid one."""
+    version = await if_match_version(
+        request, lambda: reads.get_versioned(actor, order_id), lambda o: Envelope(data=o.read)
+    )
+    await change(actor, order_id, body.status, expected_version=version)
+    return _order(request, await reads.get(actor, order_id))

@@ -1,0 +1,264 @@
+"""Ordering commands: each one use case, one transaction (CQRS: queries are in queries.py)."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agora.catalog.domain import Status as ProductStatus
+from agora.catalog.service import InventoryService, ProductService
+from agora.ordering.domain import (
+    CUSTOMER_TRANSITIONS,
+    MAX_QUANTITY,
+    OrderStatus,
+    check_transition,
+    merge_lines,
+    order_total,
+)
+from agora.ordering.errors import (
+    InsufficientStock,
+    MixedCurrencies,
+    OrderNotFound,
+    ProductUnavailable,
+    StatusChangeForbidden,
+)
+from agora.ordering.events import BY_STATUS, ORDER_CANCELLED, ORDER_CREATED
+from agora.ordering.models import Order, OrderItem
+from agora.ordering.ports import Refunds
+from agora.ordering.repository import OrderRepository
+from agora.ordering.schemas import OrderCreate
+from agora.platform import events
+from agora.platform.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
+from agora.platform.ids import new_id
+from agora.platform.runtime import Runtime
+from agora.platform.security import Principal
+
+
+class PlaceOrder:
+    """Price the lines from the catalog, take the stock, record the order: all or nothing."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.products = ProductService(runtime)
+        self.inventory = InventoryService(runtime)
+
+    async def __call__(self, customer: Principal, data: OrderCreate) -> uuid.UUID:
+        lines = merge_lines((line.product_id, line.quantity) for line in data.items)
+        position = {line.product_id: index for index, line in reversed(list(enumerate(data.items)))}
+        too_many = [pid for pid, quantity in lines if quantity > MAX_QUANTITY]
+        if too_many:
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        f"items[{position[pid]}].quantity",
+                        "out_of_range",
+                        f"At most {MAX_QUANTITY} of one product per order.",
+                    )
+                    for pid in too_many
+                ]
+            )
+        now = self.runtime.clock.now()
+        order_id = new_id()
+        async with self.runtime.database.unit_of_work() as uow:
+            catalog = await self.products.price_list(uow.session, {pid for pid, _ in lines})
+            items = []
+            for index, (product_id, quantity) in enumerate(lines):
+                product = catalog.get(product_id)
+                field = f"items[{position[product_id]}].productId"
+                if product is None:
+                    raise ProductUnavailable(f"Product {product_id} does not exist.", field=field)
+                if product.status != ProductStatus.ACTIVE:
+                    raise ProductUnavailable(
+                        f"{product.name} ({product.sku}) is not for sale.", field=field
+                    )
+                items.append(
+                    OrderItem(
+                        id=new_id(),
+                        order_id=order_id,
+                        position=index,
+                        product_id=product_id,
+                        sku=product.sku,
+                        name=product.name,
+                        unit_price_cents=product.price_cents,
+                        quantity=quantity,
+                        line_total_cents=product.price_cents * quantity,
+                    )
+                )
+            currencies = {catalog[pid].currency for pid, _ in lines}
+            if len(currencies) > 1:
+                raise MixedCurrencies(field="items")
+            total = order_total((item.unit_price_cents, item.quantity) for item in items)
+            # Take stock in one fixed order (by product id), so concurrent orders never deadlock.
+            for product_id, quantity in sorted(lines, key=lambda line: line[0]):
+                if await self.inventory.take(uow.session, product_id, quantity) is None:
+                    product = catalog[product_id]
+                    raise InsufficientStock(
+                        f"Not enough {product.name} ({product.sku}) in stock for {quantity}.",
+                        field=f"items[{position[product_id]}].quantity",
+                    )
+            order = Order(
+                id=order_id,
+                user_id=customer.id,
+                status=OrderStatus.PENDING.value,
+                currency=currencies.pop(),
+                total_cents=total,
+                shipping_address=data.shipping_address.model_dump(mode="json", by_alias=True),
+                expires_at=now
+                + timedelta(seconds=self.runtime.settings.order_payment_window_seconds),
+                created_at=now,
+                updated_at=now,
+                items=items,
+            )
+            OrderRepository(uow.session).add(order)
+            events.record(
+                uow.session,
+                ORDER_CREATED,
+                subject_type="order",
+                subject_id=order_id,
+                payload={
+                    "id": str(order_id),
+                    "userId": str(customer.id),
+                    "totalCents": total,
+                    "currency": order.currency,
+                    "items": [
+                        {"productId": str(i.product_id), "quantity": i.quantity} for i in items
+                    ],
+                },
+            )
+            await uow.commit()
+        await self.inventory.changed([pid for pid, _ in lines])
+        return order_id
+
+
+async def cancel_order(
+    session: AsyncSession,
+    runtime: Runtime,
+    order: Order,
+    *,
+    reason: str,
+    refunds: Refunds | None,
+    at: datetime,
+) -> list[uuid.UUID]:
+    """Cancel inside the caller's transaction: stock back (exactly once), refund if paid.
+
+    The status change is a compare-and-set from the order's current status, so two cancellers
+    (a customer and the expiry job, say) cannot both release the stock.
+    """
+    moved = await OrderRepository(session).move(
+        order.id,
+        from_status=order.status,
+        values={
+            "status": "cancelled",
+            "cancelled_at": at,
+            "cancel_reason": reason,
+            "updated_at": at,
+        },
+    )
+    if not moved:
+        raise Conflict("The order changed meanwhile; reload it and try again.")
+    inventory = InventoryService(runtime)
+    items = (await OrderRepository(session).items_of([order.id]))[order.id]
+    for item in items:
+        await inventory.give_back(session, item.product_id, item.quantity)
+    refund_ids: list[uuid.UUID] = []
+    if order.status == OrderStatus.PAID and refunds is not None:
+        refund_ids = await refunds.reserve_full_refund(session, order.id)
+    events.record(
+        session,
+        ORDER_CANCELLED,
+        subject_type="order",
+        subject_id=order.id,
+        payload={"id": str(order.id), "reason": reason, "refunds": [str(r) for r in refund_ids]},
+    )
+    return refund_ids
+
+
+class ChangeOrderStatus:
+    """Move an order along its status machine; customers may only cancel their own."""
+
+    def __init__(self, runtime: Runtime, refunds: Refunds) -> None:
+        self.runtime = runtime
+        self.refunds = refunds
+
+    async def __call__(
+        self,
+        actor: Principal,
+        order_id: uuid.UUID,
+        status: OrderStatus,
+        *,
+        expected_version: int | None = None,
+    ) -> uuid.UUID:
+        admin = actor.has_role("admin")
+        now = self.runtime.clock.now()
+        refund_ids: list[uuid.UUID] = []
+        product_ids: list[uuid.UUID] = []
+        async with self.runtime.database.unit_of_work() as uow:
+            orders = OrderRepository(uow.session)
+            order = await orders.lock(order_id)
+            if order is None or (not admin and order.user_id != actor.id):
+                raise OrderNotFound()
+            if expected_version is not None and order.version != expected_version:
+                raise PreconditionFailed(field="If-Match")
+            if not admin and status not in CUSTOMER_TRANSITIONS:
+                raise StatusChangeForbidden(
+                    f"Only an admin can mark an order {status}.", field="status"
+                )
+            check_transition(order.status, status)
+            if status == OrderStatus.CANCELLED:
+                reason = (
+                    "cancelled_by_admin"
+                    if admin and order.user_id != actor.id
+                    else "cancelled_by_customer"
+                )
+                refund_ids = await cancel_order(
+                    uow.session, self.runtime, order, reason=reason, refunds=self.refunds, at=now
+                )
+                product_ids = [i.product_id for i in (await orders.items_of([order_id]))[order_id]]
+            else:
+                values = {"status": status.value, "updated_at": now}
+                if status == OrderStatus.PAID:
+                    values["paid_at"] = now
+                if not await orders.move(order_id, from_status=order.status, values=values):
+                    raise Conflict("The order changed meanwhile; reload it and try again.")
+                events.record(
+                    uow.session,
+                    BY_STATUS[status.value],
+                    subject_type="order",
+                    subject_id=order_id,
+                    payload={"id": str(order_id), "by": str(actor.id)},
+                )
+            await uow.commit()
+        if refund_ids:
+            await self.refunds.execute(refund_ids)
+        await InventoryService(self.runtime).changed(product_ids)
+        return order_id
+
+
+class ExpireUnpaidOrders:
+    """Cancel pending orders past their payment window and release their stock (a job)."""
+
+    def __init__(self, runtime: Runtime, batch: int = 100) -> None:
+        self.runtime = runtime
+        self.batch = batch
+
+    async def __call__(self) -> int:
+        now = self.runtime.clock.now()
+        async with self.runtime.database.session() as session:
+            overdue = await OrderRepository(session).overdue(now, self.batch)
+        expired = 0
+        for order_id in overdue:
+            async with self.runtime.database.unit_of_work() as uow:
+                order = await OrderRepository(uow.session).lock(order_id)
+                if order is None or order.status != OrderStatus.PENDING:
+                    continue  # paid or cancelled meanwhile
+                try:
+                    await cancel_order(
+                        uow.session, self.runtime, order, reason="expired", refunds=None, at=now
+                    )
+                except Conflict:
+                    continue  # another instance got there first
+                items = (await OrderRepository(uow.session).items_of([order_id]))[order_id]
+                await uow.commit()
+            expired += 1
+            await InventoryService(self.runtime).changed([item.product_id for item in items])
+        return expired

@@ -1,0 +1,38 @@
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, StrictInt
+
+from agora.platform.schemas import ApiInput, ApiModel
+
+
+class PaymentCreate(ApiInput):
+    order_id: uuid.UUID
+    payment_method: str = Field(min_length=1, max_length=64, examples=["pm_card_visa"])
+
+
+class PaymentRead(ApiModel):
+    id: uuid.UUID
+    order_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    status: Literal["processing", "succeeded", "failed"]
+    refunded_cents: int
+    failure_code: str | None
+    created_at: datetime
+
+
+class RefundCreate(ApiInput):
+    payment_id: uuid.UUID
+    amount_cents: StrictInt = Field(ge=1)
+    reason: str = Field(default="requested", max_length=64)
+
+
+class RefundRead(ApiModel):
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    amount_cents: int
+    status: Literal["pending", "succeeded", "failed"]
+    reason: str
+    created_at: datetime

@@ -1,0 +1,303 @@
+"""Payment use cases: pay an order, refund a payment, settle what was left uncertain."""
+
+import contextlib
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+
+from agora.ordering.domain import OrderStatus
+from agora.ordering.ports import OrderPayments
+from agora.payments.errors import (
+    NotRefundable,
+    OrderAlreadyPaid,
+    OrderNotPayable,
+    PaymentDeclined,
+    PaymentInProgress,
+    PaymentNotFound,
+    RefundTooLarge,
+)
+from agora.payments.events import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
+from agora.payments.gateway import PaymentGateway, ProviderUnreachable
+from agora.payments.models import Payment, Refund
+from agora.payments.provider import Charge
+from agora.payments.repository import PaymentRepository
+from agora.payments.schemas import PaymentCreate, RefundCreate
+from agora.platform import events
+from agora.platform.errors import DependencyUnavailable
+from agora.platform.ids import new_id
+from agora.platform.observability import get_logger
+from agora.platform.runtime import Runtime
+from agora.platform.security import Principal
+
+log = get_logger("agora.payments")
+
+OnFailure = Literal["release", "retry"]
+
+
+class PaymentService:
+    def __init__(self, runtime: Runtime, gateway: PaymentGateway) -> None:
+        self.runtime = runtime
+        self.database = runtime.database
+        self.gateway = gateway
+        self.orders = OrderPayments(runtime)
+
+    async def get(self, payment_id: uuid.UUID, *, viewer: Principal) -> Payment:
+        async with self.database.session() as session:
+            payment = await PaymentRepository(session).get(payment_id)
+        if payment is None or (payment.user_id != viewer.id and not viewer.has_role("admin")):
+            raise PaymentNotFound()
+        return payment
+
+    async def pay(self, payer: Principal, data: PaymentCreate) -> Payment:
+        """Charge an order's total. Declined: 422 and the order stays pending."""
+        order = await self.orders.payable(data.order_id, payer=payer)
+        if order.status == OrderStatus.CANCELLED:
+            raise OrderNotPayable("This order is cancelled and cannot be paid.", field="orderId")
+        if order.status != OrderStatus.PENDING:
+            raise OrderAlreadyPaid(field="orderId")
+        payment = Payment(
+            id=new_id(),
+            order_id=order.id,
+            user_id=order.user_id,
+            amount_cents=order.total_cents,
+            currency=order.currency,
+            status="processing",
+            payment_method=data.payment_method,
+            provider=self.gateway.provider.name,
+        )
+        async with self.database.unit_of_work() as uow:
+            PaymentRepository(uow.session).add(payment)
+            try:
+                await uow.commit()
+            except IntegrityError:
+                raise PaymentInProgress(field="orderId") from None
+        try:
+            charge = await self.gateway.charge(
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                payment_method=payment.payment_method,
+                idempotency_key=str(payment.id),
+            )
+        except DependencyUnavailable:
+            await self._fail(payment.id, "provider_unavailable")  # the breaker sent nothing
+            raise
+        except ProviderUnreachable as error:
+            if error.timed_out:
+                # Charged or not, nobody knows yet: `settle` asks again with the same key.
+                raise DependencyUnavailable(
+                    "The payment provider did not answer in time. The payment will be settled "
+                    "shortly; do not pay this order again.",
+                    headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
+                    code="payment_outcome_unknown",
+                ) from None
+            await self._fail(payment.id, "provider_unavailable")
+            raise DependencyUnavailable(
+                "The payment provider is unavailable; nothing was charged. Try again shortly.",
+                headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
+                field="payment_provider",
+            ) from None
+        return await self._record(payment.id, charge)
+
+    async def _record(self, payment_id: uuid.UUID, charge: Charge) -> Payment:
+        if not charge.succeeded:
+            failed = await self._fail(
+                payment_id, charge.decline_code or "declined", charge.reference
+            )
+            raise PaymentDeclined(
+                f"The payment was declined ({failed.failure_code}); the order is still unpaid.",
+                field="paymentMethod",
+            )
+        now = self.runtime.clock.now()
+        refund_ids: list[uuid.UUID] = []
+        async with self.database.unit_of_work() as uow:
+            payments = PaymentRepository(uow.session)
+            payment = await payments.lock(payment_id)
+            if payment is None:  # pragma: no cover - created above
+                raise PaymentNotFound()
+            payment.status = "succeeded"
+            payment.provider_reference = charge.reference
+            events.record(
+                uow.session,
+                PAYMENT_SUCCEEDED,
+                subject_type="payment",
+                subject_id=payment.id,
+                payload=_payload(payment),
+            )
+            if not await self.orders.mark_paid(
+                uow.session, payment.order_id, payment_id=payment.id, at=now
+            ):
+                # The order was cancelled (or expired) while the charge ran: give it all back.
+                refund = Refund(
+                    id=new_id(),
+                    payment_id=payment.id,
+                    amount_cents=payment.amount_cents,
+                    status="pending",
+                    reason="order_not_payable",
+                )
+                payment.refunded_cents = payment.amount_cents
+                payments.add(refund)
+                refund_ids.append(refund.id)
+            await uow.commit()
+        if refund_ids:
+            await self.execute_refunds(refund_ids, on_failure="retry")
+            raise OrderNotPayable(
+                "The order was cancelled while it was being paid; the charge has been refunded.",
+                field="orderId",
+            )
+        return payment
+
+    async def _fail(
+        self, payment_id: uuid.UUID, code: str, reference: str | None = None
+    ) -> Payment:
+        async with self.database.unit_of_work() as uow:
+            payment = await PaymentRepository(uow.session).lock(payment_id)
+            if payment is None:  # pragma: no cover - created above
+                raise PaymentNotFound()
+            payment.status = "failed"
+            payment.failure_code = code
+            payment.provider_reference = reference
+            events.record(
+                uow.session,
+                PAYMENT_FAILED,
+                subject_type="payment",
+                subject_id=payment.id,
+                payload=_payload(payment),
+            )
+            await uow.commit()
+        return payment
+
+    async def refund(self, data: RefundCreate) -> Refund:
+        """Refund part of a payment; all refunds together never exceed what was paid."""
+        async with self.database.unit_of_work() as uow:
+            payments = PaymentRepository(uow.session)
+            payment = await payments.lock(data.payment_id)
+            if payment is None:
+                raise PaymentNotFound(field="paymentId")
+            if payment.status != "succeeded":
+                raise NotRefundable("Only a successful payment can be refunded.", field="paymentId")
+            remaining = payment.amount_cents - payment.refunded_cents
+            if data.amount_cents > remaining:
+                raise RefundTooLarge(
+                    f"At most {remaining} {payment.currency} minor units remain refundable.",
+                    field="amountCents",
+                )
+            payment.refunded_cents += data.amount_cents  # reserved now, under the row lock
+            refund = Refund(
+                id=new_id(),
+                payment_id=payment.id,
+                amount_cents=data.amount_cents,
+                status="pending",
+                reason=data.reason,
+            )
+            payments.add(refund)
+            await uow.commit()
+        await self.execute_refunds([refund.id], on_failure="release")
+        async with self.database.session() as session:
+            done = await PaymentRepository(session).refund(refund.id)
+        return done or refund
+
+    async def execute_refunds(self, refund_ids: list[uuid.UUID], *, on_failure: OnFailure) -> None:
+        """Carry reserved refunds out with the provider.
+
+        `release`: a failure gives the reservation back and answers 503 (the caller may retry).
+        `retry`: a failure leaves the refund pending for `settle` (money owed must go back).
+        """
+        for refund_id in refund_ids:
+            async with self.database.session() as session:
+                refund = await PaymentRepository(session).refund(refund_id)
+                payment = (
+                    await PaymentRepository(session).get(refund.payment_id) if refund else None
+                )
+            if refund is None or payment is None or refund.status != "pending":
+                continue
+            try:
+                reference = await self.gateway.refund(
+                    charge_reference=payment.provider_reference or "",
+                    amount_cents=refund.amount_cents,
+                    idempotency_key=str(refund.id),
+                )
+            except (ProviderUnreachable, DependencyUnavailable):
+                log.warning("refund_failed", refund_id=str(refund_id), then=on_failure)
+                if on_failure == "release":
+                    await self._release(refund_id)
+                    raise DependencyUnavailable(
+                        "The payment provider is unavailable; nothing was refunded. Try again.",
+                        headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
+                        field="payment_provider",
+                    ) from None
+                continue
+            async with self.database.unit_of_work() as uow:
+                row = await PaymentRepository(uow.session).refund(refund_id)
+                if row is not None and row.status == "pending":
+                    row.status = "succeeded"
+                    row.provider_reference = reference
+                    events.record(
+                        uow.session,
+                        PAYMENT_REFUNDED,
+                        subject_type="payment",
+                        subject_id=payment.id,
+                        payload={
+                            "paymentId": str(payment.id),
+                            "refundId": str(row.id),
+                            "amountCents": row.amount_cents,
+                            "reason": row.reason,
+                        },
+                    )
+                    await uow.commit()
+
+    async def _release(self, refund_id: uuid.UUID) -> None:
+        async with self.database.unit_of_work() as uow:
+            payments = PaymentRepository(uow.session)
+            refund = await payments.refund(refund_id)
+            if refund is None or refund.status != "pending":
+                return
+            payment = await payments.lock(refund.payment_id)
+            refund.status = "failed"
+            if payment is not None:
+                payment.refunded_cents -= refund.amount_cents
+            await uow.commit()
+
+    async def settle(self) -> int:
+        """Finish what an outage left open: ask again about unanswered charges (same key) and
+        retry pending refunds. A periodic job; safe to run anywhere, any number of times."""
+        settings = self.runtime.settings
+        patience = timedelta(
+            seconds=settings.payment_timeout_seconds * settings.payment_attempts * 2
+        )
+        before = self.runtime.clock.now() - patience
+        async with self.database.session() as session:
+            open_payments = await PaymentRepository(session).stale("processing", before, Payment)
+            open_refunds = await PaymentRepository(session).stale("pending", before, Refund)
+        settled = 0
+        for payment_id in open_payments:
+            async with self.database.session() as session:
+                payment = await PaymentRepository(session).get(payment_id)
+            if payment is None or payment.status != "processing":
+                continue
+            try:
+                charge = await self.gateway.charge(
+                    amount_cents=payment.amount_cents,
+                    currency=payment.currency,
+                    payment_method=payment.payment_method,
+                    idempotency_key=str(payment.id),
+                )
+            except (ProviderUnreachable, DependencyUnavailable):
+                continue
+            with contextlib.suppress(PaymentDeclined, OrderNotPayable):
+                await self._record(payment.id, charge)  # recorded: failed, or paid and refunded
+            settled += 1
+        await self.execute_refunds(open_refunds, on_failure="retry")
+        return settled + len(open_refunds)
+
+
+def _payload(payment: Payment) -> dict[str, object]:
+    return {
+        "id": str(payment.id),
+        "orderId": str(payment.order_id),
+        "amountCents": payment.amount_cents,
+        "currency": payment.currency,
+        "status": payment.status,
+        "failureCode": payment.failure_code,
+    }

@@ -1,0 +1,155 @@
+"""`Idempotency-Key` on every POST: claim, run once, store the answer, replay it on repeats.
+
+Sits inside the body limit (the body is already bounded) and after the access layer (the key
+belongs to the caller: a user, an API key, or an anonymous client's IP). Paths that hand out
+secrets (`/auth/*`, `/api-keys`) are left out: their answers must never be stored.
+"""
+
+import hashlib
+import re
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agora.platform.errors import BadRequest, Conflict, RuleViolation, send_error
+from agora.platform.idempotency import Claimed, IdempotencyStore, InFlight, Mismatch, Replay
+
+_KEY = re.compile(rb"[\x20-\x7e]{1,255}")
+_KEEP_HEADERS = frozenset({b"content-type", b"location", b"etag"})
+_RELEASE_STATUSES = frozenset({400, 401, 403, 429})
+
+
+class IdempotencyMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, store: IdempotencyStore, excluded: tuple[str, ...] = ()
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.excluded = excluded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        raw_key = next(
+            (value for name, value in scope["headers"] if name == b"idempotency-key"), None
+        )
+        if raw_key is None or scope["path"].startswith(self.excluded):
+            await self.app(scope, receive, send)
+            return
+        if not _KEY.fullmatch(raw_key):
+            await send_error(
+                send,
+                BadRequest(
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                    code="malformed_idempotency_key",
+                    field="Idempotency-Key",
+                ),
+            )
+            return
+
+        body = await _read_body(receive)
+        owner = _owner(scope)
+        key = raw_key.decode("ascii")
+        fingerprint = _fingerprint(scope, body)
+        claim = await self.store.claim(owner, key, fingerprint)
+        if isinstance(claim, Replay):
+            await _replay(send, claim)
+            return
+        if isinstance(claim, Mismatch):
+            await send_error(
+                send,
+                RuleViolation(
+                    "This Idempotency-Key was used with a different request.",
+                    code="idempotency_key_reused",
+                    field="Idempotency-Key",
+                ),
+            )
+            return
+        if isinstance(claim, InFlight):
+            await send_error(
+                send,
+                Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry later.",
+                    code="idempotency_key_in_flight",
+                    field="Idempotency-Key",
+                    headers={"Retry-After": "1"},
+                ),
+            )
+            return
+        if isinstance(claim, Claimed):
+            await self._run(scope, body, receive, send, owner, key)
+
+    async def _run(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, owner: str, key: str
+    ) -> None:
+        status = 500
+        headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+        delivered = False
+
+        async def replay_body() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in message.get("headers", ())
+                    if name.lower() in _KEEP_HEADERS
+                ]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        except BaseException:
+            await self.store.release(owner, key)
+            raise
+        if status in _RELEASE_STATUSES or status >= 500:
+            await self.store.release(owner, key)
+        else:
+            await self.store.complete(owner, key, status, headers, b"".join(chunks))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _owner(scope: Scope) -> str:
+    principal = scope.get("state", {}).get("principal")
+    if principal is not None:
+        owner: str = principal.rate_key
+        return owner
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(scope["path"].encode())
+    digest.update(b"\0" + scope.get("query_string", b"") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+async def _replay(send: Send, replay: Replay) -> None:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in replay.headers]
+    headers.append((b"content-length", str(len(replay.body)).encode()))
+    headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": replay.status, "headers": headers})
+    await send({"type": "http.response.body", "body": replay.body})
