@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = None
     """SQLAlchemy async URL; default `sqlite+aiosqlite:///<data_dir>/agora.db`."""
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
+    """Overflow connections are closed again on return: under sustained load they churn."""
     db_pool_timeout: float = Field(default=5.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
     db_connect_timeout: float = Field(default=5.0, gt=0)
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     """Shared cache, rate limits and broadcasts across instances; in-process when unset."""
     redis_prefix: str = "agora:"
     redis_timeout: float = Field(default=0.5, gt=0)
+    redis_max_connections: int = Field(default=64, ge=1)
+    """Per instance; a request waits up to `redis_timeout` for a free connection."""
 
     # --- identity -----------------------------------------------------------
     jwt_private_key: SecretStr | None = None
@@ -88,6 +91,9 @@ class Settings(BaseSettings):
     """Every /auth/* call, per client IP."""
     rate_limit_login: str = "5/minute"
     """Login attempts per client IP and, separately, per account."""
+    rate_limit_sync_ms: int = Field(default=100, ge=0)
+    """With Redis: how often an instance exchanges request counts with the others (0: on every
+    request). Sign-in and /auth limits are always checked in Redis on every attempt."""
 
     # --- files --------------------------------------------------------------
     storage: Literal["local", "s3"] = "local"
@@ -104,6 +110,9 @@ class Settings(BaseSettings):
     low_stock_threshold: int = Field(default=5, ge=0)
     """`inventory.low` is recorded when stock falls to this level or below."""
     product_cache_ttl_seconds: float = Field(default=60.0, ge=0)
+    response_cache_enabled: bool = True
+    """Keep public responses in process and serve repeats before routing."""
+    response_cache_max_entries: int = Field(default=10_000, ge=1)
     public_max_age: int = Field(default=60, ge=0)
     """Cache-Control max-age of public catalog reads."""
     v1_products_sunset: str = "2027-06-30"
@@ -147,6 +156,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     access_log: bool = True
+    # FastAPI's built-in OpenTelemetry spans and metrics, exported through the global
+    # providers (e.g. under `opentelemetry-instrument`). Off by default: even unconfigured,
+    # FastAPI checks the providers on every request.
+    otel_enabled: bool = False
 
     @field_validator("cors_origins", "trusted_proxies", "jwt_previous_public_keys", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 """One structured JSON access-log line per request, with ids, and the error detail in logs only."""
 
+import asyncio
 import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from agora.app import create_app
-from agora.platform.observability import configure_logging
+from agora.platform.observability import configure_logging, flush_access_log
 from agora.settings import Settings
 from tests.conftest import http_client
 from tests.support import chassis
@@ -32,6 +33,7 @@ async def logged(
 
 
 def _lines(sink: io.BytesIO) -> list[dict[str, Any]]:
+    flush_access_log()  # access lines are written in batches
     return [orjson.loads(line) for line in sink.getvalue().splitlines()]
 
 
@@ -64,3 +66,15 @@ async def test_unhandled_error_is_logged_with_trace_id_but_not_returned(
     assert "RuntimeError: SELECT password_hash" in error["exception"]
     access = next(line for line in lines if line.get("logger") == "agora.access")
     assert access["status"] == 500
+
+
+async def test_access_lines_reach_the_sink_within_a_moment(
+    logged: tuple[httpx.AsyncClient, io.BytesIO],
+) -> None:
+    client, sink = logged
+    await client.get("/health?x=1")
+    before = sink.getvalue()
+    await asyncio.sleep(0.25)  # the batch is written within 100 ms without any flush call
+    after = sink.getvalue()
+    assert b'"logger":"agora.access"' not in before or after != before
+    assert b'"path":"/health"' in after

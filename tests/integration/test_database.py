@@ -5,10 +5,22 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from agora.platform.db import Database, UTCDateTime, utcnow
 from agora.platform.ids import new_id
+from agora.settings import Settings
 
 scratch = MetaData()
 counters = Table(
@@ -109,3 +121,18 @@ async def test_naive_datetimes_are_refused(database: Database) -> None:
 
 async def test_utcnow_is_aware() -> None:
     assert utcnow().tzinfo is UTC
+
+
+@pytest.mark.postgres_only
+async def test_a_hot_read_survives_the_database_dropping_its_connection(
+    database: Database, settings: Settings
+) -> None:
+    """No ping per checkout: a read that meets a dead connection retries on a fresh one."""
+    reader = Database(settings)
+    try:
+        [(pid,)] = await reader.fetch_all(text("SELECT pg_backend_pid()"))
+        await database.fetch_all(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        [(new_pid,)] = await reader.fetch_all(text("SELECT pg_backend_pid()"))
+        assert new_pid != pid
+    finally:
+        await reader.dispose()

@@ -64,6 +64,22 @@ async def test_request_needing_the_database_is_503_not_500(
     assert "127.0.0.1" not in response.text and "asyncpg" not in body["message"]
 
 
+@pytest.mark.postgres_only
+async def test_a_statement_timeout_is_503_not_500(chassis_client: httpx.AsyncClient) -> None:
+    response = await chassis_client.get("/api/v1/_chassis/slow-query")
+    body = assert_error(response, 503, "dependency_unavailable")
+    assert int(response.headers["retry-after"]) >= 1
+    assert body["errors"][0]["field"] == "database"
+    assert "pg_sleep" not in response.text and "statement" not in body["message"].lower()
+
+
+@pytest.mark.postgres_only
+async def test_other_database_errors_stay_500s(chassis_client: httpx.AsyncClient) -> None:
+    response = await chassis_client.get("/api/v1/_chassis/bad-sql")
+    assert_error(response, 500, "internal_error")
+    assert "no_such_table" not in response.text
+
+
 async def test_request_using_the_database(chassis_client: httpx.AsyncClient) -> None:
     response = await chassis_client.get("/api/v1/_chassis/db")
     assert response.json()["data"] == {"value": 1}

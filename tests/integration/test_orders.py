@@ -1,20 +1,19 @@
 """Orders: catalog prices, stock in the same transaction, the status machine, visibility."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from agora.platform.events import EventRecord
 from tests.support.assertions import assert_error
 from tests.support.auth import Caller, make_caller
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, order_body, pay, place
+from tests.support.sql import counting_sql
 
 ORDERS = "/api/v1/orders"
 
@@ -177,21 +176,6 @@ async def test_list_filters_and_sort(
         ORDERS, params={"createdAfter": "2026-01-01T00:00:00"}, headers=customer.headers
     )
     assert_error(naive, 400)
-
-
-@contextmanager
-def counting_sql(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.database.engine.sync_engine
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_expansion_costs_the_same_for_1_and_100_orders(

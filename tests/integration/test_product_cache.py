@@ -1,34 +1,18 @@
 """Cache-aside for GET /products/{id}: a hit runs no SQL; every write invalidates; failures
 degrade to the database."""
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from agora.settings import Settings
 from tests.support.auth import Caller
 from tests.support.catalog import make_product
 from tests.support.instances import instances
-
-
-@contextmanager
-def counting_sql(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.state.database.engine.sync_engine
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.support.sql import counting_sql
 
 
 async def test_a_cached_read_runs_no_sql(
@@ -66,15 +50,22 @@ async def test_a_write_on_one_instance_invalidates_the_other(
     make_settings: Callable[..., Settings],
 ) -> None:
     async with instances(make_settings, 2, product_cache_ttl_seconds=600) as pairs:
-        (app_a, client_a), (_, client_b) = pairs
+        (app_a, client_a), (app_b, client_b) = pairs
         from tests.support.auth import make_caller
 
+        await asyncio.wait_for(app_b.state.runtime.broadcast.connected.wait(), 5)
         editor = await make_caller(app_a, client_a, "editor")
         product = await make_product(client_a, editor)
         url = f"/api/v1/products/{product['id']}"
         assert (await client_b.get(url)).json()["data"]["name"] == product["name"]  # cached on B
+        assert (await client_b.get(url)).json()["data"]["name"] == product["name"]
         await client_a.patch(url, json={"name": "Changed on A"}, headers=editor.headers)
-        assert (await client_b.get(url)).json()["data"]["name"] == "Changed on A"
+        for _ in range(100):  # B hears of the write through Redis within milliseconds
+            if (await client_b.get(url)).json()["data"]["name"] == "Changed on A":
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("instance B still serves the old product")
 
 
 async def test_the_memory_cache_is_invalidated_by_writes(

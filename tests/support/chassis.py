@@ -104,6 +104,20 @@ async def ping_database(session: SessionDep) -> Envelope[dict[str, Any]]:
     return Envelope(data={"value": value})
 
 
+@router.get("/slow-query")
+async def slow_query(session: SessionDep) -> Envelope[dict[str, Any]]:
+    """A statement that outlives its timeout (PostgreSQL)."""
+    await session.execute(text("SET LOCAL statement_timeout = 50"))
+    await session.execute(text("SELECT pg_sleep(2)"))
+    return Envelope(data={})
+
+
+@router.get("/bad-sql")
+async def bad_sql(session: SessionDep) -> Envelope[dict[str, Any]]:
+    await session.execute(text("SELECT secret FROM no_such_table"))
+    return Envelope(data={})
+
+
 @router.get("/whoami")
 async def whoami(request: Request) -> Envelope[dict[str, Any]]:
     client = request.client.host if request.client else None

@@ -8,10 +8,13 @@ after `AGORA_PRODUCT_CACHE_TTL_SECONDS`, which bounds the damage of any lost inv
 import uuid
 from typing import Any
 
-from agora.catalog.events import PRODUCT_CHANGED_CHANNEL
+from agora.catalog.events import CATEGORIES_CHANGED_CHANNEL, PRODUCT_CHANGED_CHANNEL
 from agora.catalog.schemas import ProductRecord
 from agora.platform.cache import Cache
 from agora.platform.runtime import Runtime
+
+PRODUCTS_TAG = "products"
+CATEGORIES_TAG = "categories"
 
 
 def _key(product_id: uuid.UUID) -> str:
@@ -52,5 +55,20 @@ def subscribe(runtime: Runtime) -> None:
 
     async def forget(message: dict[str, Any]) -> None:
         await cache.forget(uuid.UUID(message["id"]))
+        if runtime.response_cache is not None:
+            runtime.response_cache.purge(f"product:{message['id']}", PRODUCTS_TAG)
+
+    async def forget_categories(_: dict[str, Any]) -> None:
+        if runtime.response_cache is not None:
+            runtime.response_cache.purge(CATEGORIES_TAG)
 
     runtime.broadcast.subscribe(PRODUCT_CHANGED_CHANNEL, forget)
+    runtime.broadcast.subscribe(CATEGORIES_CHANGED_CHANNEL, forget_categories)
+
+
+def response_tags(product_id: uuid.UUID | None = None) -> dict[str, str]:
+    """Internal headers that let the response cache keep, and later purge, a catalog read."""
+    if product_id is None:
+        return {"X-Agora-Cache-Tags": PRODUCTS_TAG}
+    # Every caller who can see an active product gets the same bytes: shareable.
+    return {"X-Agora-Cache-Tags": f"product:{product_id}", "X-Agora-Cache": "shared"}

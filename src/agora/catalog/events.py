@@ -7,3 +7,4 @@ INVENTORY_LOW = "inventory.low"
 
 # Broadcast to every instance after a product's committed change: drop cached copies.
 PRODUCT_CHANGED_CHANNEL = "catalog.product_changed"
+CATEGORIES_CHANGED_CHANNEL = "catalog.categories_changed"

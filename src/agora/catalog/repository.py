@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,19 +29,24 @@ PRODUCT_COLUMNS = (
 )
 
 
+_PRODUCT_ROWS: Select[Any] = (
+    select(*PRODUCT_COLUMNS)  # type: ignore[assignment]
+    .select_from(Product)
+    .outerjoin(Inventory, Inventory.product_id == Product.id)
+    .where(Product.deleted_at.is_(None))
+)
+# Built once: constructing a statement costs more than running a cached one.
+PRODUCT_BY_ID = _PRODUCT_ROWS.where(Product.id == bindparam("product_id"))
+PRODUCTS_BY_IDS = _PRODUCT_ROWS.where(Product.id.in_(bindparam("product_ids", expanding=True)))
+
+
 def product_rows() -> Select[Any]:
     """Live products with their stock, as rows that map onto `ProductRecord`."""
-    query: Select[Any] = (
-        select(*PRODUCT_COLUMNS)  # type: ignore[assignment]
-        .select_from(Product)
-        .outerjoin(Inventory, Inventory.product_id == Product.id)
-        .where(Product.deleted_at.is_(None))
-    )
-    return query
+    return _PRODUCT_ROWS
 
 
 def to_record(row: Row[Any]) -> ProductRecord:
-    return ProductRecord.model_validate(row._mapping)
+    return ProductRecord.model_validate(row._asdict())
 
 
 class ProductRepository:
@@ -49,7 +54,7 @@ class ProductRepository:
         self.session = session
 
     async def record(self, product_id: uuid.UUID) -> ProductRecord | None:
-        row = (await self.session.execute(product_rows().where(Product.id == product_id))).first()
+        row = (await self.session.execute(PRODUCT_BY_ID, {"product_id": product_id})).first()
         return to_record(row) if row is not None else None
 
     async def lock(self, product_id: uuid.UUID) -> Product | None:

@@ -128,6 +128,9 @@ class Price(ApiModel):
     currency: str
 
 
+_NOT_IN_V2 = frozenset({"price_cents", "currency", "version"})
+
+
 class ProductReadV2(ApiModel):
     id: uuid.UUID
     sku: str
@@ -143,11 +146,11 @@ class ProductReadV2(ApiModel):
 
     @classmethod
     def from_record(cls, record: ProductRecord) -> "ProductReadV2":
-        data: dict[str, Any] = record.model_dump(exclude={"price_cents", "currency", "version"})
-        price = Price(
+        data = {k: v for k, v in vars(record).items() if k not in _NOT_IN_V2}
+        data["price"] = Price(
             amount=format_amount(record.price_cents, record.currency), currency=record.currency
         )
-        return cls(**data, price=price)
+        return cls.model_validate(data)
 
 
 def editable_v1(record: ProductRecord) -> dict[str, Any]:

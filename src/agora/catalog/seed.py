@@ -163,4 +163,7 @@ async def seed_products(
         inserted += len(products)
         if progress is not None:
             progress(len(products))
+    if inserted:
+        tables = (Product.__tablename__, Inventory.__tablename__, ProductTag.__tablename__)
+        await runtime.database.analyze(*tables)
     return inserted

@@ -38,16 +38,16 @@ REFRESH_COOKIE = "agora_refresh"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
 
 
-def users_service(runtime: RuntimeDep) -> UserService:
-    return UserService(runtime)
+async def users_service(request: Request) -> UserService:
+    return UserService(request.app.state.runtime)
 
 
-def auth_service(runtime: RuntimeDep) -> AuthService:
-    return AuthService(runtime)
+async def auth_service(request: Request) -> AuthService:
+    return AuthService(request.app.state.runtime)
 
 
-def api_key_service(runtime: RuntimeDep) -> ApiKeyService:
-    return ApiKeyService(runtime)
+async def api_key_service(request: Request) -> ApiKeyService:
+    return ApiKeyService(request.app.state.runtime)
 
 
 Users = Annotated[UserService, Depends(users_service)]

@@ -13,23 +13,22 @@ from agora.platform.envelope import Envelope, Page
 from agora.platform.querying import CollectionQuery, collection_query, parse_expand
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
-from agora.platform.runtime import RuntimeDep
 from agora.platform.security import CurrentPrincipal, CurrentUser
 
 OrdersQuery = Annotated[CollectionQuery, collection_query(ORDERS)]
 
 
-def order_reads(runtime: RuntimeDep) -> OrderReads:
-    return OrderReads(runtime)
+async def order_reads(request: Request) -> OrderReads:
+    return OrderReads(request.app.state.runtime)
 
 
-def place_order(runtime: RuntimeDep) -> PlaceOrder:
-    return PlaceOrder(runtime)
+async def place_order(request: Request) -> PlaceOrder:
+    return PlaceOrder(request.app.state.runtime)
 
 
-def change_status(request: Request, runtime: RuntimeDep) -> ChangeOrderStatus:
+async def change_status(request: Request) -> ChangeOrderStatus:
     refunds: Refunds = request.app.state.refunds
-    return ChangeOrderStatus(runtime, refunds)
+    return ChangeOrderStatus(request.app.state.runtime, refunds)
 
 
 Reads = Annotated[OrderReads, Depends(order_reads)]

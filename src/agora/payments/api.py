@@ -14,7 +14,7 @@ from agora.platform.routing import api_router
 from agora.platform.security import CurrentUser, Principal, require_role
 
 
-def payment_service(request: Request) -> PaymentService:
+async def payment_service(request: Request) -> PaymentService:
     service: PaymentService = request.app.state.payments
     return service
 

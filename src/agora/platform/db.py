@@ -9,14 +9,16 @@ write lock (busy_timeout) instead of failing when a read snapshot must be upgrad
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Annotated, Any, ClassVar, Self
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Dialect, MetaData, Uuid, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, Dialect, Executable, MetaData, Uuid, event, text
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import Connection, Engine, Row, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -133,9 +135,40 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request). A connection found dead
+        # invalidates the whole pool, so after a database restart only requests already in
+        # flight fail (503); hot reads retry once on a fresh connection (ADR 12).
+        pool_pre_ping=False,
         connect_args={"timeout": settings.db_connect_timeout, "server_settings": server_settings},
     )
+
+
+def _sqlite_reader(settings: Settings) -> Engine:
+    """A synchronous, read-only engine on the same SQLite file, for `Database.fetch_all`.
+
+    aiosqlite runs every cursor operation as its own hop to its thread (eight for one SELECT
+    inside a session, measured); a whole read done in one worker-thread call is one hop.
+    """
+    url = make_url(settings.resolved_database_url).set(drivername="sqlite")
+    engine = create_sync_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        connect_args={
+            "check_same_thread": False,
+            "timeout": settings.db_statement_timeout_ms / 1000,
+        },
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")  # this engine never writes
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.db_statement_timeout_ms)}")
+        cursor.close()
+
+    return engine
 
 
 class Database:
@@ -145,6 +178,10 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Hot reads: one statement, no transaction (PostgreSQL: no BEGIN/ROLLBACK round trips).
+        self._sqlite_reads = _sqlite_reader(settings) if self.is_sqlite else None
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._loop_connection: Connection | None = None
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         writer_bind = (
             self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
@@ -160,6 +197,70 @@ class Database:
     def unit_of_work(self) -> "UnitOfWork":
         return UnitOfWork(self.session(write=True))
 
+    async def fetch_all(
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | None = None,
+        *,
+        by_key: bool = False,
+    ) -> Sequence[Row[Any]]:
+        """Run one read-only statement outside any unit of work: the hot-read path.
+
+        It sees what is committed; use a session inside a unit of work when a read must be
+        consistent with writes of the same transaction. `by_key=True` promises a lookup by
+        primary key (a handful of index probes): on SQLite it then runs on the event loop,
+        because such a read takes less CPU than handing it to a thread (ADR 12).
+        """
+        if self._sqlite_reads is not None:
+            if by_key:
+                return self._fetch_on_loop(self._sqlite_reads, statement, params)
+            return await asyncio.to_thread(_fetch_sync, self._sqlite_reads, statement, params)
+        try:
+            async with self._autocommit.connect() as connection:
+                return (await connection.execute(statement, params)).all()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The connection was dead (the database restarted): a read is safe to run again.
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement, params)).all()
+
+    def _fetch_on_loop(
+        self, engine: Engine, statement: Executable, params: Mapping[str, Any] | None
+    ) -> Sequence[Row[Any]]:
+        # One connection, used only from the event loop's thread, in autocommit: no pool
+        # checkout and no transaction per read; each SELECT sees what is committed.
+        if self._loop_connection is None:
+            self._loop_connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            return self._loop_connection.execute(statement, params).all()
+        except DBAPIError:
+            self._loop_connection.invalidate()
+            self._loop_connection = None
+            raise
+
+    async def analyze(self, *tables: str) -> None:
+        """Refresh the query planner's statistics after a bulk load.
+
+        Without them PostgreSQL plans a million-row table as if it held a handful of rows, and
+        until VACUUM sets the visibility map an index-only scan still visits every heap page.
+        """
+        if self.is_sqlite:
+            async with self.engine.begin() as connection:
+                await connection.execute(text("ANALYZE"))
+            return
+        quote = self.engine.dialect.identifier_preparer.quote
+        async with self._autocommit.connect() as connection:  # VACUUM refuses transactions
+            await connection.execute(text(f"VACUUM (ANALYZE) {', '.join(map(quote, tables))}"))
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine that talks to the database (for instrumentation: SQL counters, tracing)."""
+        engines = [self.engine.sync_engine]
+        if self._sqlite_reads is not None:
+            engines.append(self._sqlite_reads)
+        return engines
+
     async def ping(self) -> None:
         """Raise if the database cannot answer `SELECT 1` within the readiness timeout."""
         async with asyncio.timeout(self.settings.ready_timeout), self.engine.connect() as conn:
@@ -167,6 +268,18 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
+        if self._sqlite_reads is not None:
+            self._sqlite_reads.dispose()
+
+
+def _fetch_sync(
+    engine: Engine, statement: Executable, params: Mapping[str, Any] | None
+) -> Sequence[Row[Any]]:
+    with engine.connect() as connection:
+        return connection.execute(statement, params).all()
 
 
 class UnitOfWork:
@@ -203,14 +316,15 @@ class UnitOfWork:
 # --- request dependencies ------------------------------------------------------
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read session for the request; it connects only if used and closes at the end."""
-    async with get_database(request).session() as session:
+    database: Database = request.app.state.database
+    async with database.session() as session:
         yield session
 
 

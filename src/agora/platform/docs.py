@@ -40,7 +40,11 @@ def _page(title: str, head: str, body: str) -> HTMLResponse:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<link rel="icon" href="{ASSETS}/favicon.png">\n{head}</head>\n'
         f"<body>\n{body}</body>\n</html>\n",
-        headers={"Content-Security-Policy": DOCS_CSP, "Cache-Control": "no-cache"},
+        headers={
+            "Content-Security-Policy": DOCS_CSP,
+            "Cache-Control": "no-cache",
+            "Cross-Origin-Opener-Policy": "same-origin",
+        },
     )
 
 

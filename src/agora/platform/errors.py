@@ -316,6 +316,19 @@ async def _handle_dependency_down(request: Request, exc: Exception) -> Response:
     return error_response(unavailable("database", retry_after))
 
 
+# PostgreSQL's query_canceled: the statement ran past AGORA_DB_STATEMENT_TIMEOUT_MS.
+_QUERY_CANCELED = "57014"
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> Response:
+    """A statement that ran out of time is a database too busy to answer: 503, not 500."""
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) != _QUERY_CANCELED:
+        raise exc  # anything else is a bug: the last-resort layer logs it and answers 500
+    log.warning("database_statement_timeout", error=str(exc)[:300])
+    retry_after = request.app.state.settings.retry_after_seconds
+    return error_response(unavailable("database", retry_after))
+
+
 def unavailable(what: str, retry_after: int) -> DependencyUnavailable:
     """The 503 for a dependency that is down, naming it in `errors[0].field`."""
     return DependencyUnavailable(
@@ -334,10 +347,18 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+async def _handle_unexpected(_: Request, exc: Exception) -> Response:
+    # Logged with its traceback by the request-context layer, which sees it re-raised.
+    del exc
+    return error_response(AgoraError())
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every error the framework or Agora raises into the error envelope."""
+    app.add_exception_handler(Exception, _handle_unexpected)
     app.add_exception_handler(AgoraError, _handle_agora_error)
     app.add_exception_handler(HTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     for error_type in DEPENDENCY_ERRORS:
         app.add_exception_handler(error_type, _handle_dependency_down)
+    app.add_exception_handler(sa_exc.DBAPIError, _handle_database_error)

@@ -53,7 +53,7 @@ class Readiness:
         return list(self._checks)
 
 
-def get_readiness(request: Request) -> Readiness:
+async def get_readiness(request: Request) -> Readiness:
     readiness: Readiness = request.app.state.readiness
     return readiness
 

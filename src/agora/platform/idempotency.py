@@ -159,7 +159,7 @@ class IdempotencyStore:
         return int(result.rowcount or 0)
 
 
-def require_idempotency_key(request: Request) -> str:
+async def require_idempotency_key(request: Request) -> str:
     """For routes where a repeat could do harm twice (payments): the key is mandatory."""
     key = request.headers.get("idempotency-key")
     if not key:

@@ -4,9 +4,11 @@ structlog renders with orjson and writes bytes straight to stdout; the stdlib lo
 SQLAlchemy and Alembic are routed through the same renderer so that a deployment sees one format.
 """
 
+import asyncio
 import logging
 import sys
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 import orjson
@@ -91,6 +93,7 @@ def configure_logging(
 ) -> None:
     """Configure structlog and the stdlib root logger. Safe to call more than once."""
     global _sink
+    flush_access_log()  # lines gathered for the old sink go there
     _sink = stream
     numeric = _LEVELS.get(level, logging.INFO)
     shared: list[Processor] = [
@@ -139,6 +142,64 @@ def configure_logging(
         logger.handlers = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class AccessLog:
+    """The one line per request, written without structlog's processor chain, in batches.
+
+    It is the only log line on every request, so it is built directly (a dict rendered by
+    orjson, with the same keys as every other line) and buffered: lines go out when 64 KiB have
+    gathered or 100 ms after the first of them, whichever comes first, and at shutdown
+    (`flush_access_log`). A crash can lose the last 100 ms of access lines; other lines are
+    written at once. Measured here, a write and flush per request cost a tenth of a cached read.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = logging.getLogger().isEnabledFor(logging.INFO)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        record["event"] = "request"
+        record["ts"] = datetime.now(UTC)
+        record["level"] = "info"
+        record["logger"] = "agora.access"
+        _access_buffer.extend(
+            orjson.dumps(record, option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE)
+        )
+        if len(_access_buffer) >= _ACCESS_BUFFER_BYTES:
+            flush_access_log()
+            return
+        global _flush_scheduled
+        if not _flush_scheduled:
+            try:
+                asyncio.get_running_loop().call_later(_ACCESS_FLUSH_SECONDS, flush_access_log)
+                _flush_scheduled = True
+            except RuntimeError:  # no event loop: write at once
+                flush_access_log()
+
+
+_access_buffer = bytearray()
+_flush_scheduled = False
+_ACCESS_BUFFER_BYTES = 64 * 1024
+_ACCESS_FLUSH_SECONDS = 0.1
+
+
+def flush_access_log() -> None:
+    """Write out buffered access lines (also called at shutdown)."""
+    global _flush_scheduled
+    _flush_scheduled = False
+    if not _access_buffer:
+        return
+    data = bytes(_access_buffer)
+    _access_buffer.clear()
+    if _sink is not None:
+        _sink.write(data)
+        _sink.flush()
+        return
+    out = sys.stdout
+    out.buffer.write(data)
+    out.flush()
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -269,7 +269,7 @@ def collection_query(spec: CollectionSpec) -> Any:
             )
         )
 
-    def dependency(request: Request, **values: Any) -> CollectionQuery:
+    async def dependency(request: Request, **values: Any) -> CollectionQuery:
         filters = {item.name: values.pop(name) for name, item in filter_params.items()}
         return build_query(
             spec,

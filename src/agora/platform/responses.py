@@ -91,8 +91,15 @@ def page_response(
 
 def location(request: Request, path: str) -> str:
     """An absolute URL for `path` (Location headers), from AGORA_PUBLIC_URL or the request."""
-    base = request.app.state.settings.public_url or str(request.base_url)
-    return base.rstrip("/") + path
+    public: str | None = request.app.state.settings.public_url
+    if public:
+        return public.rstrip("/") + path
+    scope = request.scope
+    host = request.headers.get("host")
+    if host is None:
+        server = scope.get("server") or ("localhost", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}"
 
 
 class Versioned(Protocol):

@@ -14,6 +14,7 @@ from agora.platform.broadcast import Broadcast
 from agora.platform.cache import Cache, MemoryCache, RedisCache
 from agora.platform.clock import Clock, SystemClock
 from agora.platform.db import Database
+from agora.platform.http.response_cache import ResponseCache
 from agora.platform.pagination import CursorCodec
 from agora.platform.ratelimit import RateLimiter, RatePolicy
 from agora.platform.redis import create_redis
@@ -46,6 +47,7 @@ class Runtime:
     cache: Cache
     storage: Storage
     clock: Clock
+    response_cache: ResponseCache | None
     secret: bytes = field(repr=False)
 
     @classmethod
@@ -58,7 +60,9 @@ class Runtime:
             database=Database(settings),
             redis=redis,
             broadcast=Broadcast(redis, settings.redis_prefix),
-            limiter=RateLimiter(redis, settings.redis_prefix),
+            limiter=RateLimiter(
+                redis, settings.redis_prefix, sync_interval=settings.rate_limit_sync_ms / 1000
+            ),
             rate_policy=RatePolicy.from_settings(settings),
             revocations=revocations,
             tokens=AccessTokens(
@@ -77,6 +81,11 @@ class Runtime:
             cache=RedisCache(redis, settings.redis_prefix) if redis is not None else MemoryCache(),
             storage=create_storage(settings, secret),
             clock=SystemClock(),
+            response_cache=(
+                ResponseCache(settings.response_cache_max_entries)
+                if settings.response_cache_enabled
+                else None
+            ),
             secret=secret,
         )
 
@@ -85,13 +94,14 @@ class Runtime:
             await self.redis.ping()
 
     async def close(self) -> None:
+        await self.limiter.close()
         await self.broadcast.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

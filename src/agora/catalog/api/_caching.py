@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import cache
 
 from agora.platform.responses import PRIVATE, public
 from agora.platform.security import Principal
@@ -20,9 +21,16 @@ def read_policy(viewer: Principal | None, settings: Settings) -> tuple[str, dict
 
 def deprecation(settings: Settings, successor: str) -> dict[str, str]:
     """Headers that tell v1 clients about v2 (RFC 9745 Deprecation, RFC 8594 Sunset)."""
-    sunset = datetime.fromisoformat(settings.v1_products_sunset).replace(tzinfo=UTC)
     return {
-        "Deprecation": f"@{int(V2_RELEASED.timestamp())}",
-        "Sunset": format_datetime(sunset, usegmt=True),
+        "Deprecation": _DEPRECATION,
+        "Sunset": _sunset(settings.v1_products_sunset),
         "Link": f'<{successor}>; rel="successor-version"',
     }
+
+
+_DEPRECATION = f"@{int(V2_RELEASED.timestamp())}"
+
+
+@cache
+def _sunset(day: str) -> str:
+    return format_datetime(datetime.fromisoformat(day).replace(tzinfo=UTC), usegmt=True)

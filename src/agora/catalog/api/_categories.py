@@ -5,6 +5,7 @@ from fastapi import Request, Response
 
 from agora.catalog.api._caching import read_policy
 from agora.catalog.api._deps import Categories
+from agora.catalog.cache import CATEGORIES_TAG
 from agora.catalog.queries import CATEGORIES
 from agora.catalog.schemas import CategoryCreate, CategoryRead
 from agora.platform.envelope import Envelope, Page
@@ -55,4 +56,9 @@ async def get_category(
     """One category."""
     cache_control, extra = read_policy(viewer, request.app.state.settings)
     body = Envelope(data=CategoryRead.model_validate(await categories.get(category_id)))
-    return json_response(request, body, cache_control=cache_control, headers=extra)
+    return json_response(
+        request,
+        body,
+        cache_control=cache_control,
+        headers={**extra, "X-Agora-Cache-Tags": CATEGORIES_TAG},
+    )

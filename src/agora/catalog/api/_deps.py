@@ -2,27 +2,30 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
-from agora.platform.runtime import RuntimeDep
 from agora.platform.security import Principal, authorize
 
 
-def product_service(runtime: RuntimeDep) -> ProductService:
-    return ProductService(runtime)
+def products_of(request: Request) -> ProductService:
+    return ProductService(request.app.state.runtime)
 
 
-def category_service(runtime: RuntimeDep) -> CategoryService:
-    return CategoryService(runtime)
+async def product_service(request: Request) -> ProductService:
+    return products_of(request)
 
 
-def inventory_service(runtime: RuntimeDep) -> InventoryService:
-    return InventoryService(runtime)
+async def category_service(request: Request) -> CategoryService:
+    return CategoryService(request.app.state.runtime)
 
 
-def image_service(runtime: RuntimeDep) -> ImageService:
-    return ImageService(runtime)
+async def inventory_service(request: Request) -> InventoryService:
+    return InventoryService(request.app.state.runtime)
+
+
+async def image_service(request: Request) -> ImageService:
+    return ImageService(request.app.state.runtime)
 
 
 Products = Annotated[ProductService, Depends(product_service)]

@@ -4,6 +4,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 
 from agora.catalog.errors import CategoryNotFound, DuplicateCategory
+from agora.catalog.events import CATEGORIES_CHANGED_CHANNEL
 from agora.catalog.models import Category
 from agora.catalog.repository import CategoryRepository
 from agora.catalog.schemas import CategoryCreate
@@ -19,6 +20,7 @@ def slugify(name: str) -> str:
 
 class CategoryService:
     def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.database = runtime.database
 
     async def list(self, query: CollectionQuery) -> PageResult[Category]:
@@ -50,4 +52,5 @@ class CategoryService:
                 await uow.commit()
             except IntegrityError:
                 raise DuplicateCategory(field="name") from None
+        await self.runtime.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category.id)})
         return category

@@ -11,7 +11,14 @@ from agora.catalog.domain import Status, check_initial_status, check_transition
 from agora.catalog.errors import DuplicateSku, ProductNotFound, UnknownCategory
 from agora.catalog.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED
 from agora.catalog.models import Product
-from agora.catalog.repository import CategoryRepository, ProductRepository, product_rows, to_record
+from agora.catalog.repository import (
+    PRODUCT_BY_ID,
+    PRODUCTS_BY_IDS,
+    CategoryRepository,
+    ProductRepository,
+    product_rows,
+    to_record,
+)
 from agora.catalog.schemas import (
     ProductRead,
     ProductRecord,
@@ -51,10 +58,12 @@ class ProductService:
         """A product as `viewer` may see it (the public sees active products only)."""
         record = await self.cache.get(product_id)
         if record is None:
-            async with self.database.session() as session:
-                record = await ProductRepository(session).record(product_id)
-            if record is None:
+            rows = await self.database.fetch_all(
+                PRODUCT_BY_ID, {"product_id": product_id}, by_key=True
+            )
+            if not rows:
                 raise ProductNotFound()
+            record = to_record(rows[0])
             await self.cache.put(record)
         if record.status != Status.ACTIVE and not sees_unpublished(viewer):
             raise ProductNotFound()
@@ -70,11 +79,10 @@ class ProductService:
                 raise Forbidden("Only editors can list draft or archived products.", field="status")
             base = base.where(Product.status == Status.ACTIVE.value)
         pager = query.paginator
-        async with self.database.session() as session:
-            rows = (await session.execute(pager.statement(base))).all()
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
+        rows = await self.database.fetch_all(pager.statement(base))
+        total = None
+        if pager.needs_total:
+            total = int((await self.database.fetch_all(pager.count_statement(base)))[0][0])
         page = pager.result(rows, total)
         return PageResult([to_record(row) for row in page.items], page.meta)
 
@@ -82,9 +90,10 @@ class ProductService:
         """Several live products in one query, whatever their status (orders expand to these)."""
         if not product_ids:
             return {}
-        async with self.database.session() as session:
-            rows = await session.execute(product_rows().where(Product.id.in_(product_ids)))
-            return {row.id: to_record(row) for row in rows}
+        rows = await self.database.fetch_all(
+            PRODUCTS_BY_IDS, {"product_ids": list(product_ids)}, by_key=True
+        )
+        return {row.id: to_record(row) for row in rows}
 
     async def price_list(
         self, session: AsyncSession, product_ids: set[uuid.UUID]

@@ -105,7 +105,7 @@ class AuthService:
     async def _throttle(self, ip: str, email: str) -> None:
         limit = self.runtime.rate_policy.login
         for namespace, key in (("login-ip", ip), ("login-account", email)):
-            decision = await self.runtime.limiter.hit(limit, namespace, key)
+            decision = await self.runtime.limiter.hit(limit, namespace, key, exact=True)
             if not decision.allowed:
                 raise TooManyRequests(
                     f"Too many sign-in attempts; try again in {decision.reset_after} s.",

@@ -73,7 +73,7 @@ class AccessMiddleware:
             else:
                 client = scope.get("client")
                 caller = "ip:" + (client[0] if client else "unknown")
-            decision = await self.limiter.hit(item, namespace, caller)
+            decision = await self.limiter.hit(item, namespace, caller, exact=namespace == "auth")
             if not decision.allowed:
                 await send_error(
                     _with_rate_headers(send, decision),

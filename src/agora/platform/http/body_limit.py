@@ -36,12 +36,19 @@ class BodyLimitMiddleware:
             return
 
         declared: bytes | None = None
+        chunked = False
         limit = self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
             elif name == b"content-type" and value[:19].lower() == b"multipart/form-data":
                 limit = self.max_upload_bytes
+        if declared is None and not chunked:
+            # No body announced (a GET, say): the server delivers none, so nothing to limit.
+            await self.app(scope, receive, send)
+            return
         for prefix, path_limit in self.path_limits:
             if scope["path"].startswith(prefix):
                 limit = path_limit

@@ -13,11 +13,12 @@ GZIP_SUFFIX = "-gzip"
 
 class CompressionMiddleware:
     def __init__(self, app: ASGIApp, *, minimum_size: int, level: int = 6) -> None:
+        self.plain = app
         self.app = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=level)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not _accepts_gzip(scope):
+            await self.plain(scope, receive, send)
             return
 
         async def send_marking_etag(message: Message) -> None:
@@ -37,3 +38,10 @@ def _gzip_etag(value: bytes) -> bytes:
     if value.startswith(b"W/") or not value.endswith(b'"'):
         return value
     return value[:-1] + GZIP_SUFFIX.encode() + b'"'
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False

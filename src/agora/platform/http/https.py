@@ -1,4 +1,6 @@
-"""HTTPS enforcement behind a TLS-terminating proxy: 307 to https, and HSTS on https answers.
+"""HTTPS enforcement behind a TLS-terminating proxy: 307 from http to https.
+
+(HSTS on https answers is one of the security headers, see security_headers.py.)
 
 The scheme comes from `X-Forwarded-Proto` only when the proxy is trusted (uvicorn's
 ProxyHeadersMiddleware, configured with `AGORA_TRUSTED_PROXIES`, runs before this layer).
@@ -7,7 +9,7 @@ Health probes are exempt from the redirect: load balancers probe over plain HTTP
 
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, send_error
 
@@ -16,43 +18,21 @@ EXEMPT_PATHS = frozenset({"/health", "/ready"})
 
 
 class HttpsMiddleware:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        force_https: bool,
-        hsts_max_age: int,
-        public_host: str | None = None,
-    ) -> None:
+    """Redirects plain HTTP to HTTPS (installed only when `AGORA_FORCE_HTTPS` is on)."""
+
+    def __init__(self, app: ASGIApp, *, public_host: str | None = None) -> None:
         self.app = app
-        self.force_https = force_https
-        self.hsts = f"max-age={hsts_max_age}; includeSubDomains".encode() if hsts_max_age else None
         self.public_host = public_host.encode() if public_host else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if (
+            scope["type"] == "http"
+            and scope["scheme"] == "http"
+            and scope["path"] not in EXEMPT_PATHS
+        ):
+            await self._redirect(scope, send)
             return
-        if scope["scheme"] == "http":
-            if self.force_https and scope["path"] not in EXEMPT_PATHS:
-                await self._redirect(scope, send)
-                return
-            await self.app(scope, receive, send)
-            return
-        if self.hsts is None:
-            await self.app(scope, receive, send)
-            return
-        hsts = self.hsts
-
-        async def send_with_hsts(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    (b"strict-transport-security", hsts),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_hsts)
+        await self.app(scope, receive, send)
 
     async def _redirect(self, scope: Scope, send: Send) -> None:
         host = self.public_host or _request_host(scope)

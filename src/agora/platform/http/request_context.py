@@ -1,7 +1,9 @@
 """Request ids, W3C trace context, the access log line, and the last-resort 500.
 
 Outermost of Agora's layers: everything inside it (errors included) sees the request id, and
-every response carries `X-Request-ID` and `traceparent`.
+every response carries `X-Request-ID` and the security headers (applied here, in the same
+pass). A valid incoming `traceparent` is honoured (its trace id is on every log line) and
+answered with our span in the same trace; without one, a new trace id is started for the logs.
 """
 
 import os
@@ -12,7 +14,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.platform.errors import AgoraError, send_error
-from agora.platform.observability import get_logger, request_id_var, trace_id_var
+from agora.platform.http.security_headers import SecurityHeaders
+from agora.platform.observability import AccessLog, get_logger, request_id_var, trace_id_var
 
 _SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -43,10 +46,10 @@ def parse_traceparent(value: bytes | None) -> tuple[str, str] | None:
 class RequestContextMiddleware:
     """Assigns ids, logs one line per request and turns unhandled errors into a plain 500."""
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, security: SecurityHeaders, access_log: bool = True) -> None:
         self.app = app
-        self.access_log = access_log
-        self.log = get_logger("agora.access")
+        self.security = security
+        self.access_log = AccessLog() if access_log else None
         self.errors = get_logger("agora.errors")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,21 +67,31 @@ class RequestContextMiddleware:
                 trace = parse_traceparent(value)
         if request_id is None:
             request_id = os.urandom(16).hex()
-        trace_id, flags = trace or (os.urandom(16).hex(), "01")
-        response_headers = [
-            (b"x-request-id", request_id.encode()),
-            (b"traceparent", f"00-{trace_id}-{os.urandom(8).hex()}-{flags}".encode()),
-        ]
+        response_headers = [(b"x-request-id", request_id.encode())]
+        if trace is not None:
+            # The caller takes part in a trace: answer with our span in it.
+            trace_id, flags = trace
+            response_headers.append(
+                (b"traceparent", f"00-{trace_id}-{os.urandom(8).hex()}-{flags}".encode())
+            )
+        else:
+            trace_id = os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
-        started = False
+        started = finished = False
+        security = self.security
+        https = scope.get("scheme") == "https"
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, finished
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), *response_headers]
+                headers = [*message.get("headers", ()), *response_headers]
+                security.apply(headers, https=https)
+                message["headers"] = headers
+            elif not message.get("more_body", False):
+                finished = True
             await send(message)
 
         request_token = request_id_var.set(request_id)
@@ -87,18 +100,23 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_ids)
         except Exception:
             self.errors.exception("unhandled_error", method=scope["method"], path=scope["path"])
+            if finished:
+                return  # the error layer inside already answered with the envelope
             if started:
-                raise
+                raise  # half a response went out: the server must drop the connection
             await send_error(send_with_ids, AgoraError(), head_only=scope["method"] == "HEAD")
         finally:
-            if self.access_log:
-                self.log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started_at) * 1000, 2),
-                    client=_client(scope),
+            if self.access_log is not None:
+                self.access_log.write(
+                    {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started_at) * 1000, 2),
+                        "client": _client(scope),
+                        "request_id": request_id,
+                        "trace_id": trace_id,
+                    }
                 )
             request_id_var.reset(request_token)
             trace_id_var.reset(trace_token)

@@ -1,10 +1,10 @@
-"""Security headers on every response (SPEC.md section 3).
+"""Security headers on every response (SPEC.md section 3), as a policy the request-context
+layer applies while it adds the request id (one pass over the headers, not one layer more).
 
 A response that sets its own Content-Security-Policy or Cache-Control keeps it (the docs pages
-need scripts; public reads are cacheable); everything else gets the strict defaults.
+need scripts; public reads are cacheable); everything else gets the strict defaults. HTTPS
+answers also get Strict-Transport-Security (the scheme comes from trusted proxies only).
 """
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
@@ -12,30 +12,30 @@ _ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
 )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, csp: str = API_CSP) -> None:
-        self.app = app
-        self.csp = csp.encode()
+class SecurityHeaders:
+    def __init__(self, *, hsts_max_age: int, csp: str = API_CSP) -> None:
+        self.csp = (b"content-security-policy", csp.encode())
+        self.hsts = (
+            (b"strict-transport-security", f"max-age={hsts_max_age}; includeSubDomains".encode())
+            if hsts_max_age
+            else None
+        )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(_ALWAYS)
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", self.csp))
-                if b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def apply(self, headers: list[tuple[bytes, bytes]], *, https: bool) -> None:
+        """Add the security headers to a response's headers, in place."""
+        has_csp = has_cache_control = False
+        for name, _ in headers:
+            if name == b"content-security-policy":
+                has_csp = True
+            elif name == b"cache-control":
+                has_cache_control = True
+        headers.extend(_ALWAYS)
+        if not has_csp:
+            headers.append(self.csp)
+        if not has_cache_control:
+            headers.append((b"cache-control", b"no-store"))
+        if https and self.hsts is not None:
+            headers.append(self.hsts)

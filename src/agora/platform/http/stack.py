@@ -13,7 +13,8 @@ from agora.platform.http.head import HeadAsGetMiddleware
 from agora.platform.http.https import HttpsMiddleware
 from agora.platform.http.idempotency import IdempotencyMiddleware
 from agora.platform.http.request_context import RequestContextMiddleware
-from agora.platform.http.security_headers import SecurityHeadersMiddleware
+from agora.platform.http.response_cache import ResponseCache, ResponseCacheMiddleware
+from agora.platform.http.security_headers import SecurityHeaders
 from agora.platform.http.versioning import ApiVersionMiddleware
 from agora.platform.idempotency import IdempotencyStore
 from agora.platform.ratelimit import RateLimiter, RatePolicy
@@ -30,19 +31,18 @@ def middleware_stack(
     versions: dict[int, frozenset[str]] | None = None,
     path_limits: tuple[tuple[str, int], ...] = (),
     idempotency: IdempotencyStore | None = None,
+    response_cache: ResponseCache | None = None,
 ) -> list[Middleware]:
     """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
+    security = SecurityHeaders(hsts_max_age=settings.hsts_max_age)
     stack = [
         Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
-        Middleware(RequestContextMiddleware, access_log=settings.access_log),
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(
-            HttpsMiddleware,
-            force_https=settings.force_https,
-            hsts_max_age=settings.hsts_max_age,
-            public_host=public_host,
-        ),
+        Middleware(RequestContextMiddleware, security=security, access_log=settings.access_log),
+    ]
+    if settings.force_https:
+        stack.append(Middleware(HttpsMiddleware, public_host=public_host))
+    stack += [
         Middleware(
             AgoraCORSMiddleware,
             origins=settings.cors_origins,
@@ -55,6 +55,7 @@ def middleware_stack(
             limiter=limiter,
             policy=rate_policy or RatePolicy.from_settings(settings),
         ),
+        Middleware(ResponseCacheMiddleware, cache=response_cache),
         Middleware(HeadAsGetMiddleware),
         Middleware(CompressionMiddleware, minimum_size=settings.gzip_min_bytes),
         Middleware(

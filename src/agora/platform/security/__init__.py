@@ -9,6 +9,7 @@ from agora.platform.security.dependencies import (
     CurrentUser,
     OptionalPrincipal,
     authorize,
+    request_principal,
     require_role,
 )
 from agora.platform.security.principals import Authenticator, Principal
@@ -20,5 +21,6 @@ __all__ = [
     "OptionalPrincipal",
     "Principal",
     "authorize",
+    "request_principal",
     "require_role",
 ]

@@ -12,19 +12,24 @@ from agora.platform.errors import Forbidden, Unauthorized
 from agora.platform.security.principals import Principal
 
 
-def optional_principal(request: Request) -> Principal | None:
+def request_principal(request: Request) -> Principal | None:
+    """Who sent the request (None if anonymous), as the access layer authenticated them."""
     principal: Principal | None = request.scope.get("state", {}).get("principal")
     return principal
 
 
-def current_principal(request: Request) -> Principal:
-    principal = optional_principal(request)
+async def optional_principal(request: Request) -> Principal | None:
+    return request_principal(request)
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = request_principal(request)
     if principal is None:
         raise Unauthorized("Authentication is required: send a bearer token or an API key.")
     return principal
 
 
-def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if not principal.is_user:
         raise Forbidden("This route is for signed-in users, not API keys.")
     return principal
@@ -39,7 +44,7 @@ def require_role(*roles: str) -> Any:
     """`Depends(...)` admitting users with one of `roles` (401 if anonymous, 403 otherwise)."""
     allowed = frozenset(roles)
 
-    def dependency(user: CurrentUser) -> Principal:
+    async def dependency(user: CurrentUser) -> Principal:
         if not user.has_role(*allowed):
             raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}.")
         return user
@@ -51,7 +56,7 @@ def authorize(*roles: str, scope: str) -> Any:
     """`Depends(...)` admitting users with one of `roles` and API keys holding `scope`."""
     allowed = frozenset(roles)
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if principal.is_user and principal.has_role(*allowed):
             return principal
         if not principal.is_user and scope in principal.scopes:
