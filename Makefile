@@ -50,16 +50,19 @@ test-postgres: $(STAMP) ## Run the tests on PostgreSQL only (needs AGORA_TEST_DA
 	AGORA_TEST_BACKEND=postgres $(BIN)/pytest
 
 lint: $(STAMP) ## ruff (lint and format check) and codespell
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
-	$(BIN)/codespell src tests docs README.md CHANGELOG.md
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/codespell src tests bench docs README.md CHANGELOG.md
 
 fmt: $(STAMP) ## Format and fix what ruff can fix
-	$(BIN)/ruff format src tests migrations
-	$(BIN)/ruff check --fix src tests migrations
+	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix src tests migrations bench
 
 typecheck: $(STAMP) ## mypy (strict) on src
 	$(BIN)/mypy
+
+bench: $(STAMP) ## Benchmark against a bare ASGI baseline (ARGS="--backend postgres --large")
+	$(BIN)/python bench/run.py $(ARGS)
 
 check: lint typecheck test ## Everything CI runs
 
