@@ -12,6 +12,7 @@ from agora.settings import Settings
 from tests.support.auth import Caller
 from tests.support.catalog import make_product
 from tests.support.instances import instances
+from tests.support.random_refs import unique
 from tests.support.sql import counting_sql
 
 
@@ -100,3 +101,35 @@ async def test_cache_failure_degrades_to_the_database(
             assert response.json()["data"]["id"] == product["id"]
         renamed = await client.patch(url, json={"name": "Still works"}, headers=editor.headers)
         assert renamed.status_code == 200
+
+
+async def test_a_repeated_accept_encoding_cannot_poison_the_cache(
+    client: httpx.AsyncClient, editor: Caller
+) -> None:
+    """The cache keys on the header the compressor obeys (the first), so a request saying
+    `gzip` then `identity` cannot store a gzipped body for clients that asked for none."""
+    product = await make_product(client, editor, description="Long enough to be compressed. " * 60)
+    url = f"/api/v1/products/{product['id']}"
+    request = client.build_request("GET", url)
+    request.headers = httpx.Headers(
+        [(k, v) for k, v in request.headers.multi_items() if k.lower() != "accept-encoding"]
+        + [("Accept-Encoding", "gzip"), ("Accept-Encoding", "identity")]
+    )
+    assert (await client.send(request)).headers["content-encoding"] == "gzip"
+    plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert plain.json()["data"]["id"] == product["id"]
+
+
+async def test_a_new_product_appears_in_a_cached_list(
+    client: httpx.AsyncClient, editor: Caller
+) -> None:
+    tag = unique("new").lower()
+    first = await make_product(client, editor, tags=[tag])
+    params = {"tag": tag, "limit": 100}
+    listed = await client.get("/api/v1/products", params=params)
+    assert listed.headers["cache-control"].startswith("public"), listed.text
+    second = await make_product(client, editor, tags=[tag])
+    ids = {p["id"] for p in (await client.get("/api/v1/products", params=params)).json()["data"]}
+    assert ids == {first["id"], second["id"]}

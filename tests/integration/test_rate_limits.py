@@ -236,3 +236,53 @@ async def test_synced_limiters_share_counts_and_ask_redis_near_the_limit() -> No
         for closing in (a.close(), b.close(), quiet.close()):
             await closing
         await redis.aclose()
+
+
+@pytest.mark.needs_redis
+async def test_an_exchange_that_times_out_after_landing_is_not_counted_twice() -> None:
+    """Redis applied the hits but the answer never came: sending them again would count them
+    twice and refuse callers on every instance."""
+    from limits import parse
+    from redis.asyncio import Redis
+
+    from agora.platform.ratelimit import Windows
+    from tests.support import backends
+
+    assert backends.REDIS_URL is not None
+    redis = Redis.from_url(backends.REDIS_URL)
+
+    class LateAnswer:
+        """The first exchange lands in Redis, then its reply is lost."""
+
+        def __init__(self) -> None:
+            self.failed = False
+
+        def pipeline(self, transaction: bool = True) -> object:
+            pipe = redis.pipeline(transaction=transaction)
+            real_execute = pipe.execute
+
+            async def execute() -> list[object]:
+                replies: list[object] = await real_execute()
+                if not self.failed:
+                    self.failed = True
+                    raise TimeoutError("reply lost")
+                return replies
+
+            pipe.execute = execute  # type: ignore[method-assign]
+            return pipe
+
+    limit, prefix, caller = parse("100/minute"), f"rl-{unique()}:", ("anonymous", "ip:1")
+    windows = Windows(LateAnswer(), prefix, interval=60)  # type: ignore[arg-type]
+    try:
+        for _ in range(3):
+            windows.hit(limit, *caller)
+        with pytest.raises(TimeoutError):
+            await windows.sync()
+        windows.hit(limit, *caller)
+        await windows.sync()
+        keys = await redis.keys(f"{prefix}*")
+        assert len(keys) == 1
+        assert int(await redis.get(keys[0])) == 4  # 3 + 1, not 3 + 3 + 1
+    finally:
+        await windows.close()
+        await redis.aclose()

@@ -108,6 +108,7 @@ class Windows:
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
+        self._closed = False
         self._hits = 0
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> RateDecision:
@@ -190,11 +191,8 @@ class Windows:
         pipe = self._redis.pipeline(transaction=False)
         self._add(pipe, key, number, sent)
         pipe.get(self._name(key, number - 1))
-        try:
-            current, _, previous = await pipe.execute()
-        except BaseException:
-            self._keep_unsent(key, window, number, sent)
-            raise
+        # A failed exchange is not retried: Redis may have applied it (see `sync`).
+        current, _, previous = await pipe.execute()
         self._apply(window, number, current, previous)
 
     def clear(self, item: RateLimitItem, *identifiers: str) -> None:
@@ -202,6 +200,7 @@ class Windows:
 
     async def close(self) -> None:
         """Send what is still unsent (best effort: Redis may already be gone)."""
+        self._closed = True  # no timer is scheduled after this
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -230,15 +229,11 @@ class Windows:
             pipe.get(self._name(key, window.number - 1))
             plan.append((key, window, window.number, window.unsent))
             window.unsent = 0
-        try:
-            results = await pipe.execute()
-        except BaseException:
-            for (key, number), count in late.items():  # keep the hits for the next attempt
-                self._late[key, number] = self._late.get((key, number), 0) + count
-            for key, window, number, sent in plan:
-                self._keep_unsent(key, window, number, sent)
-            self._touched |= touched
-            raise
+        # If the exchange fails, its hits are not sent again: the pipeline is not atomic, and
+        # a timeout after Redis applied it would count them twice, refusing callers everywhere.
+        # They stay counted in this instance; the others miss them (as while Redis is down).
+        # Nothing is kept for a retry either, so an outage does not grow memory or pipelines.
+        results = await pipe.execute()
         replies = iter(results[2 * len(late) :])
         for _, window, number, _ in plan:
             current, _, previous = next(replies), next(replies), next(replies)
@@ -273,12 +268,6 @@ class Windows:
         # Two intervals: the background sync (one per interval) renews busy callers in time.
         window.fresh_until = time.monotonic() + 2 * self._interval
 
-    def _keep_unsent(self, key: _Key, window: _Window, number: int, sent: int) -> None:
-        if window.number == number:
-            window.unsent += sent
-        elif sent:
-            self._late[key, number] = self._late.get((key, number), 0) + sent
-
     def _add(self, pipe: Pipeline, key: _Key, number: int, count: int) -> None:
         name = self._name(key, number)
         pipe.incrby(name, count)
@@ -288,6 +277,8 @@ class Windows:
         return f"{self._prefix}{key[0]}:{number}"
 
     def _schedule(self) -> None:
+        if self._closed:
+            return
         delay = max(self._interval, self._paused_until - time.monotonic())
         self._timer = asyncio.get_running_loop().call_later(delay, self._start_sync)
 

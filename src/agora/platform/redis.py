@@ -21,4 +21,4 @@ def create_redis(settings: Settings) -> Redis | None:
         socket_timeout=settings.redis_timeout,
         health_check_interval=30,
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections

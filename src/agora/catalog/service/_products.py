@@ -123,6 +123,7 @@ class ProductService:
                 payload=_payload(record),
             )
             await _commit(uow)
+        await announce_change(self.runtime, product_id)  # cached lists must show it
         return record
 
     async def replace(

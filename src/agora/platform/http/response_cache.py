@@ -51,6 +51,8 @@ class ResponseCache:
         self.max_body = max_body
         self._entries: OrderedDict[tuple[str, bytes, bool], CachedResponse] = OrderedDict()
         self._tags: dict[str, set[tuple[str, bytes, bool]]] = {}
+        self.generation = 0
+        """Counts purges: a response made while one ran may hold what it removed."""
 
     def get(self, key: tuple[str, bytes, bool]) -> CachedResponse | None:
         entry = self._entries.get(key)
@@ -59,9 +61,15 @@ class ResponseCache:
         if entry.expires < time.monotonic():
             self._drop(key)
             return None
+        self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: tuple[str, bytes, bool], entry: CachedResponse) -> None:
+    def put(
+        self, key: tuple[str, bytes, bool], entry: CachedResponse, generation: int | None = None
+    ) -> None:
+        """Store `entry`, unless a purge ran since `generation` (when the read began)."""
+        if generation is not None and generation != self.generation:
+            return
         self._drop(key)
         self._entries[key] = entry
         for tag in entry.tags:
@@ -70,11 +78,13 @@ class ResponseCache:
             self._drop(next(iter(self._entries)))
 
     def purge(self, *tags: str) -> None:
+        self.generation += 1
         for tag in tags:
             for key in list(self._tags.pop(tag, ())):
                 self._drop(key)
 
     def clear(self) -> None:
+        self.generation += 1
         self._entries.clear()
         self._tags.clear()
 
@@ -104,13 +114,17 @@ class ResponseCacheMiddleware:
         if cache is None or method not in ("GET", "HEAD"):
             await self.app(scope, receive, _stripping(send))
             return
-        gzip = False
+        # The first of repeated headers wins, as in the compressor: keying on another one
+        # would store a gzipped body for clients that asked for none.
+        encoding: bytes | None = None
         if_none_match = None
         for name, value in scope["headers"]:
             if name == b"accept-encoding":
-                gzip = b"gzip" in value
-            elif name == b"if-none-match":
+                if encoding is None:
+                    encoding = value
+            elif name == b"if-none-match" and if_none_match is None:
                 if_none_match = value.decode("latin-1")
+        gzip = encoding is not None and b"gzip" in encoding
         key = (scope["path"], scope.get("query_string", b""), gzip)
         anonymous = scope.get("state", {}).get("principal") is None
         entry = cache.get(key)
@@ -135,6 +149,7 @@ class ResponseCacheMiddleware:
         chunks: list[bytes] = []
         size = 0
         cacheable = False
+        generation = cache.generation
 
         async def capture(message: Message) -> None:
             nonlocal start, cacheable, size
@@ -150,7 +165,7 @@ class ResponseCacheMiddleware:
                 else:
                     chunks.append(body)
                 if not message.get("more_body", False) and cacheable and start is not None:
-                    cache.put(key, _entry(start, b"".join(chunks)))
+                    cache.put(key, _entry(start, b"".join(chunks)), generation)
             await send(message)
 
         await self.app(scope, receive, capture)
