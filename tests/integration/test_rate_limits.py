@@ -122,10 +122,11 @@ async def test_a_burst_across_instances_overshoots_by_at_most_one_interval(
         "redis_prefix": f"rl-{unique()}:",
     }
     async with instances(make_settings, 2, ip="203.0.113.8", **limits) as [(_, first), (_, second)]:
-        burst = await asyncio.gather(*(c.get(JWKS) for c in (first, second) for _ in range(8)))
+        # Three each: under the limit in either instance alone, over it together.
+        burst = await asyncio.gather(*(c.get(JWKS) for c in (first, second) for _ in range(3)))
         admitted = sum(response.status_code == 200 for response in burst)
-        assert 5 <= admitted <= 2 * 5  # one instance alone admits at most the limit
-        await asyncio.sleep(0.3)
+        assert 5 <= admitted <= 6  # the overshoot is what the instances admitted unsynced
+        await asyncio.sleep(0.3)  # synced: each now knows the other's hits
         for client in (first, second):
             assert_error(await client.get(JWKS), 429, "rate_limited")
 

@@ -6,12 +6,13 @@ Two ways to count, both the sliding-window-counter algorithm of the `limits` lib
   from Redis plus its own hits since, and every `AGORA_RATE_LIMIT_SYNC_MS` adds its hits to
   Redis and reads back everyone else's, in one pipelined round trip. A busy caller costs one
   round trip per interval instead of one per request (two per request took the bench's cached
-  read from 0.40x to 0.12x of the baseline). Near its limit (within 10%), a caller's counts
-  are re-read first when older than two intervals, so limits stay crisp where they bite. The
-  price: an instance learns of the others' hits at its next sync, so a caller bursting across
-  several instances within one interval can get past its limit by what they admitted in it
-  (at most the limit once per instance). Kong's `sync_rate` makes the same trade. Without
-  Redis the counters simply stay in process.
+  read from 0.40x to 0.12x of the baseline). A caller whose counts are older than two intervals
+  (seen here for the first time, or idle here while other instances counted it) is re-read
+  before deciding; a busy caller is kept fresh by the background sync. The price: an instance
+  learns of the others' hits at its next sync, so a caller bursting across several instances
+  within one interval can get past its limit by what they admitted in it (at most the limit once
+  per instance). Kong's `sync_rate` makes the same trade. Without Redis the counters simply stay
+  in process.
 - **Exact** (sign-in and `/auth` limits, where every attempt counts): each hit is a round trip
   to Redis through `limits`' Redis storage.
 
@@ -81,14 +82,13 @@ class Windows:
 
     With Redis, `sync()` runs every `interval` seconds while there are hits: one pipeline adds
     this instance's hits and reads everyone's for each caller seen since the last sync. Counts
-    decide a hit near the limit only if younger than two intervals: otherwise, and for a caller
-    new here, `hit_if_fresh()` declines and the limiter `refresh()`es them first (one round
-    trip, shared by every hit that arrives meanwhile). Far from the limit a hit never waits for
-    Redis; the background sync keeps the counts current.
+    decide a hit only if younger than two intervals: otherwise (a caller new or idle here)
+    `hit_if_fresh()` declines and the limiter `refresh()`es them first (one round trip, shared
+    by every hit that arrives meanwhile). A busy caller's hits never wait for Redis: the
+    background sync keeps its counts current.
     """
 
     _SWEEP_EVERY = 10_000
-    _NEAR = 0.1  # within this share of its limit, a caller's stale counts are re-read first
 
     def __init__(
         self,
@@ -121,18 +121,15 @@ class Windows:
     def hit_if_fresh(self, item: RateLimitItem, *identifiers: str) -> RateDecision | None:
         """Like `hit`, unless Redis must be asked first (`refresh()`): then None, nothing counted.
 
-        That is for a caller never read from Redis here, and for one near its limit whose counts
-        are older than two intervals. Far from the limit stale counts cannot change the answer,
-        and the background sync brings them up to date. Never while Redis is down.
+        That is for a caller whose counts are older than two intervals: never read here, or idle
+        while other instances may have counted it. A busy caller is kept fresh by the
+        background sync and never waits. Never while Redis is down.
         """
         now = time.time()
         key, window = self._window(item, identifiers, now)
         left_of_window, weighted = self._weigh(window, key[2], now)
-        if self._redis is not None and (
-            window.fresh_until <= (monotonic := time.monotonic())
-            and monotonic >= self._paused_until
-            and (window.fresh_until == 0.0 or weighted + 1 >= item.amount * (1 - self._NEAR))
-        ):
+        monotonic = time.monotonic()
+        if self._redis is not None and window.fresh_until <= monotonic >= self._paused_until:
             return None
         return self._count(item, key, window, now, left_of_window, weighted)
 
