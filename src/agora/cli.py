@@ -24,7 +24,8 @@ def uvicorn_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "port": settings.port,
         "workers": settings.workers,
         "loop": "auto",  # uvloop when installed
-        "http": "auto",  # httptools when installed
+        # httptools, with bounds on the request head that uvicorn does not set for it.
+        "http": "agora.platform.http.server:BoundedHttpToolsProtocol",
         "proxy_headers": False,  # the app applies X-Forwarded-* from AGORA_TRUSTED_PROXIES
         "server_header": False,
         "date_header": True,

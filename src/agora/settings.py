@@ -146,7 +146,9 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = True
     force_https: bool = False
     hsts_max_age: int = Field(default=63_072_000, ge=0)
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Proxies whose X-Forwarded-For/-Proto are believed. None by default: a client could
+    otherwise pick its own address (and its own rate-limit bucket) with one header."""
     gzip_min_bytes: int = Field(default=1024, ge=0)
     docs_enabled: bool = True
     ready_timeout: float = Field(default=2.0, gt=0)

@@ -173,7 +173,12 @@ async def test_absurd_header_values_do_not_break_anything(
 
 async def test_garbage_query_string_is_a_clean_error(chassis_client: httpx.AsyncClient) -> None:
     response = await chassis_client.get(
-        "/api/v1/_chassis/items", params={"limit": "\x00\xff" * 100, "sort": "%%%"}
+        "/api/v1/_chassis/items", params={"limit": "\xff" * 100, "sort": "%%%"}
     )
     body = assert_error(response, 400, "invalid_type")
+    assert body["errors"][0]["field"] == "limit"
+    with_nul = await chassis_client.get(
+        "/api/v1/_chassis/items", params={"limit": "\x00\xff" * 100, "sort": "%%%"}
+    )
+    body = assert_error(with_nul, 400, "invalid_character")
     assert body["errors"][0]["field"] == "limit"

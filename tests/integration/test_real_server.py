@@ -103,6 +103,74 @@ def test_chunked_fifty_megabytes_is_cut_off(chassis_server: str) -> None:
     assert b"x-request-id" in response.lower()
 
 
+def _raw_request(base: str, chunks: Iterator[bytes]) -> tuple[bytes, int]:
+    """Stream a raw request; return (what the server answered, bytes we managed to send)."""
+    url = urlsplit(base)
+    sent = 0
+    response = b""
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        try:
+            for chunk in chunks:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while data := sock.recv(65536):
+                response += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return response, sent
+
+
+def test_a_sixteen_megabyte_header_is_refused_while_it_streams_in(server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
+        for _ in range(16 * 16):
+            yield b"a" * (64 * 1024)
+        yield b"\r\n\r\n"
+
+    response, sent = _raw_request(server, chunks())
+    assert response.startswith(b"HTTP/1.1 431"), response[:200]
+    assert sent < 16 * MiB  # the server stopped reading long before the end
+    body = json.loads(response.split(b"\r\n\r\n", 1)[1])
+    assert body["statusCode"] == 431 and body["errors"][0]["code"] == "headers_too_large"
+    assert b"x-content-type-options: nosniff" in response.lower()
+
+
+def test_a_hundred_thousand_headers_are_refused(server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"GET /health HTTP/1.1\r\nHost: x\r\n"
+        for batch in range(100):
+            yield b"".join(b"X-%d-%d: 1\r\n" % (batch, n) for n in range(1000))
+        yield b"\r\n"
+
+    response, _ = _raw_request(server, chunks())
+    assert response.startswith(b"HTTP/1.1 431"), response[:200]
+
+
+def test_an_overlong_request_line_is_414(server: str) -> None:
+    path = b"/api/v1/products?q=" + b"a" * (64 * 1024)
+    response, _ = _raw_request(server, iter([b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n"]))
+    assert response.startswith(b"HTTP/1.1 414"), response[:200]
+
+
+def test_garbage_instead_of_http_gets_the_error_envelope(server: str) -> None:
+    response, _ = _raw_request(server, iter([b"\x16\x03\x01 not http at all\r\n\r\n"]))
+    assert response.startswith(b"HTTP/1.1 400"), response[:200]
+    body = json.loads(response.split(b"\r\n\r\n", 1)[1])
+    assert body["success"] is False and body["errors"][0]["code"] == "malformed_request"
+
+
+def test_normal_requests_pass_the_bounded_protocol(server: str) -> None:
+    headers = {f"x-filler-{n}": "v" * 100 for n in range(60)}
+    with httpx.Client(base_url=server) as client:
+        for _ in range(3):  # keep-alive: the limits are per request, not per connection
+            assert client.get("/health", headers=headers).status_code == 200
+        created = client.post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
+        assert created.status_code == 401
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 browser = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("AGORA_TEST_REQUIRE_BROWSER"),

@@ -35,6 +35,7 @@ items = Table(
 )
 
 ITEMS = CollectionSpec(
+    name="chassis-items",
     filters=(
         Filter("minPriceCents", int, lambda value: items.c.price_cents >= value),
         Filter("nameStartsWith", str, lambda value: items.c.name.startswith(value)),

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,11 +38,21 @@ def agora_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_for_exit(self, timeout: float = 10) -> int:
+        return self.process.wait(timeout=timeout)
+
+
 @contextmanager
-def running_server(
+def serving(
     settings: Settings, log: Path, factory: str | None = None, **extra: str
-) -> Iterator[str]:
-    """Start a server, wait until /health answers, yield its base URL, stop it.
+) -> Iterator[Server]:
+    """Start a server, wait until /health answers, yield it, stop it (by its own PID).
 
     Without `factory` it is `agora serve`; with one (`module:function`), the same uvicorn
     options serve that app factory (the tests' chassis routes, say).
@@ -73,10 +84,20 @@ def running_server(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start: {log.read_text()}")
                 time.sleep(0.1)
-            yield base
+            yield Server(base, process, log)
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=15)
+
+
+@contextmanager
+def running_server(
+    settings: Settings, log: Path, factory: str | None = None, **extra: str
+) -> Iterator[str]:
+    """`serving`, yielding only the base URL."""
+    with serving(settings, log, factory, **extra) as server:
+        yield server.base
 
 
 if __name__ == "__main__":

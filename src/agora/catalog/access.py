@@ -9,4 +9,4 @@ def sees_unpublished(viewer: Principal | None) -> bool:
         return False
     if viewer.is_user:
         return viewer.has_role("editor", "admin")
-    return "products:write" in viewer.scopes or "products:read" in viewer.scopes
+    return viewer.has_scope("products:read")

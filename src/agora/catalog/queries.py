@@ -32,6 +32,7 @@ def _has_tag(tag: str) -> ColumnElement[bool]:
 
 
 PRODUCTS = CollectionSpec(
+    name="products",
     filters=(
         Filter(
             "status",
@@ -77,6 +78,7 @@ PRODUCTS = CollectionSpec(
 PRODUCTS_V2 = replace(PRODUCTS, fields=api_fields(ProductReadV2))
 
 CATEGORIES = CollectionSpec(
+    name="categories",
     filters=(),
     sorts=(
         SortField("name", Category.name, str),

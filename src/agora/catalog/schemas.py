@@ -92,12 +92,20 @@ class ProductWriteV2(_ProductFields):
     price: PriceIn
 
     def to_v1(self) -> ProductWrite:
+        currency = self.price.currency
         try:
-            cents = parse_amount(self.price.amount, self.price.currency)
+            cents = parse_amount(self.price.amount, currency)
         except ValueError as error:
             raise ValidationFailed(
                 errors=[FieldError("price.amount", "invalid_amount", str(error))]
             ) from None
+        if cents > MAX_PRICE_CENTS:
+            highest = format_amount(MAX_PRICE_CENTS, currency)
+            raise ValidationFailed(
+                errors=[
+                    FieldError("price.amount", "out_of_range", f"At most {highest} {currency}.")
+                ]
+            )
         data = self.model_dump(exclude={"price"})
         return ProductWrite(**data, price_cents=cents, currency=self.price.currency)
 

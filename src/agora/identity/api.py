@@ -27,10 +27,10 @@ from agora.platform.responses import if_match_version, json_response, location, 
 from agora.platform.routing import api_router
 from agora.platform.runtime import RuntimeDep
 from agora.platform.security import (
-    CurrentPrincipal,
     CurrentUser,
     OptionalPrincipal,
     Principal,
+    authorize,
     require_role,
 )
 
@@ -155,7 +155,12 @@ async def update_me(
     return _user(request, await users.update_self(body, actor=user, expected_version=version))
 
 
-@router.get("/users", tags=["users"], response_model=Page[UserRead], dependencies=[Admin])
+@router.get(
+    "/users",
+    tags=["users"],
+    response_model=Page[UserRead],
+    dependencies=[authorize("admin", scope="users:read")],
+)
 async def list_users(request: Request, query: UsersQuery, users: Users) -> Response:
     """All users (admin)."""
     return page_response(request, await users.list(query), UserRead, query)
@@ -163,9 +168,12 @@ async def list_users(request: Request, query: UsersQuery, users: Users) -> Respo
 
 @router.get("/users/{user_id}", tags=["users"], response_model=Envelope[UserRead])
 async def get_user(
-    user_id: uuid.UUID, request: Request, principal: CurrentPrincipal, users: Users
+    user_id: uuid.UUID,
+    request: Request,
+    principal: Annotated[Principal, authorize(scope="users:read")],
+    users: Users,
 ) -> Response:
-    """One user (admins, or the user themselves)."""
+    """One user (admins, the user themselves, or an API key with `users:read`)."""
     return _user(request, await users.get(user_id, viewer=principal))
 
 

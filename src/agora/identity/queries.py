@@ -11,6 +11,7 @@ from agora.platform.querying import CollectionSpec, Filter
 from agora.platform.schemas import api_fields
 
 USERS = CollectionSpec(
+    name="users",
     filters=(
         Filter("role", Role, lambda role: User.role == role.value, "Only users with this role."),
     ),
@@ -25,6 +26,7 @@ USERS = CollectionSpec(
 )
 
 API_KEYS = CollectionSpec(
+    name="api-keys",
     filters=(),
     sorts=(SortField("createdAt", ApiKey.created_at, datetime),),
     default_sort="-createdAt",

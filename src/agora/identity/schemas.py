@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import MISSING, EmailStr, Field
+from pydantic import MISSING, AwareDatetime, EmailStr, Field
 
 from agora.identity.domain import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
 from agora.platform.schemas import ApiInput, ApiModel
@@ -76,7 +76,9 @@ class TokenRead(ApiModel):
 class ApiKeyCreate(ApiInput):
     name: str = Name
     scopes: list[str] = Field(min_length=1, max_length=20)
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="ISO 8601 with an offset, e.g. 2027-01-01T00:00:00Z."
+    )
 
 
 class ApiKeyRead(ApiModel):

@@ -10,12 +10,16 @@ from agora.ordering.ports import Refunds
 from agora.ordering.queries import ORDERS, OrderReads
 from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
 from agora.platform.envelope import Envelope, Page
+from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import CollectionQuery, collection_query, parse_expand
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
-from agora.platform.security import CurrentPrincipal, CurrentUser
+from agora.platform.security import CurrentUser, Principal, authorize
 
 OrdersQuery = Annotated[CollectionQuery, collection_query(ORDERS)]
+# Any signed-in user (for their own orders), or a back-office API key with the scope.
+OrderViewer = Annotated[Principal, authorize(scope="orders:read")]
+OrderEditor = Annotated[Principal, authorize(scope="orders:write")]
 
 
 async def order_reads(request: Request) -> OrderReads:
@@ -49,10 +53,15 @@ def _order(
 
 @router.post("", status_code=201, response_model=Envelope[OrderRead])
 async def create_order(
-    body: OrderCreate, request: Request, customer: CurrentUser, place: Place, reads: Reads
+    body: OrderCreate,
+    request: Request,
+    customer: CurrentUser,
+    attempt: IdempotencyAttempt,
+    place: Place,
+    reads: Reads,
 ) -> Response:
     """Place an order at catalog prices; stock is taken at once (422 if there is not enough)."""
-    order_id = await place(customer, body)
+    order_id = await place(customer, body, attempt)
     order = await reads.get(customer, order_id)
     url = location(request, f"/api/v1/orders/{order_id}")
     return _order(request, order, status_code=201, headers={"Location": url})
@@ -60,7 +69,7 @@ async def create_order(
 
 @router.get("", response_model=Page[OrderRead])
 async def list_orders(
-    request: Request, query: OrdersQuery, viewer: CurrentPrincipal, reads: Reads
+    request: Request, query: OrdersQuery, viewer: OrderViewer, reads: Reads
 ) -> Response:
     """Orders: one's own, or all of them for admins; `expand=user,items.product`."""
     return page_response(request, await reads.page(viewer, query), OrderRead, query)
@@ -70,7 +79,7 @@ async def list_orders(
 async def get_order(
     order_id: uuid.UUID,
     request: Request,
-    viewer: CurrentPrincipal,
+    viewer: OrderViewer,
     reads: Reads,
     expand: Annotated[str | None, Query(description="user, items.product")] = None,
 ) -> Response:
@@ -84,7 +93,7 @@ async def change_order_status(
     order_id: uuid.UUID,
     body: OrderStatusChange,
     request: Request,
-    actor: CurrentUser,
+    actor: OrderEditor,
     change: Change,
     reads: Reads,
 ) -> Response:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.catalog.domain import Status as ProductStatus
 from agora.catalog.service import InventoryService, ProductService
+from agora.ordering.access import manages_orders
 from agora.ordering.domain import (
     CUSTOMER_TRANSITIONS,
     MAX_QUANTITY,
@@ -29,9 +30,13 @@ from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderCreate
 from agora.platform import events
 from agora.platform.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
+from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
+
+ORDER_PLACED = "order_placed"
+"""Recovery point: the order is committed (an Idempotency-Key's retry answers with it)."""
 
 
 class PlaceOrder:
@@ -42,7 +47,13 @@ class PlaceOrder:
         self.products = ProductService(runtime)
         self.inventory = InventoryService(runtime)
 
-    async def __call__(self, customer: Principal, data: OrderCreate) -> uuid.UUID:
+    async def __call__(
+        self, customer: Principal, data: OrderCreate, attempt: Attempt = NO_KEY
+    ) -> uuid.UUID:
+        """The new order's id; with an Idempotency-Key, the order a crashed attempt placed."""
+        resumed = attempt.resumed(ORDER_PLACED)
+        if resumed is not None:
+            return uuid.UUID(resumed["orderId"])
         lines = merge_lines((line.product_id, line.quantity) for line in data.items)
         position = {line.product_id: index for index, line in reversed(list(enumerate(data.items)))}
         too_many = [pid for pid, quantity in lines if quantity > MAX_QUANTITY]
@@ -125,6 +136,7 @@ class PlaceOrder:
                     ],
                 },
             )
+            await attempt.reach(uow.session, ORDER_PLACED, orderId=str(order_id))
             await uow.commit()
         await self.inventory.changed([pid for pid, _ in lines])
         return order_id
@@ -188,7 +200,7 @@ class ChangeOrderStatus:
         *,
         expected_version: int | None = None,
     ) -> uuid.UUID:
-        admin = actor.has_role("admin")
+        admin = manages_orders(actor)
         now = self.runtime.clock.now()
         refund_ids: list[uuid.UUID] = []
         product_ids: list[uuid.UUID] = []
@@ -206,9 +218,11 @@ class ChangeOrderStatus:
             check_transition(order.status, status)
             if status == OrderStatus.CANCELLED:
                 reason = (
-                    "cancelled_by_admin"
-                    if admin and order.user_id != actor.id
-                    else "cancelled_by_customer"
+                    "cancelled_by_customer"
+                    if order.user_id == actor.id
+                    else "cancelled_by_admin"
+                    if actor.is_user
+                    else "cancelled_by_api_key"
                 )
                 refund_ids = await cancel_order(
                     uow.session, self.runtime, order, reason=reason, refunds=self.refunds, at=now

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from agora.catalog.schemas import ProductRead
 from agora.catalog.service import ProductService
 from agora.identity.service import UserService
+from agora.ordering.access import sees_all_orders
 from agora.ordering.domain import OrderStatus
 from agora.ordering.errors import OrderNotFound
 from agora.ordering.models import Order, OrderItem
@@ -23,6 +24,7 @@ from agora.platform.schemas import api_fields
 from agora.platform.security import Principal
 
 ORDERS = CollectionSpec(
+    name="orders",
     filters=(
         Filter(
             "status",
@@ -54,10 +56,6 @@ class VersionedOrder:
 
     read: OrderRead
     version: int
-
-
-def sees_all_orders(viewer: Principal) -> bool:
-    return viewer.has_role("admin") if viewer.is_user else "orders:read" in viewer.scopes
 
 
 class OrderReads:

@@ -8,10 +8,10 @@ from fastapi import Depends, Request, Response
 from agora.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead
 from agora.payments.service import PaymentService
 from agora.platform.envelope import Envelope
-from agora.platform.idempotency import RequiredIdempotencyKey
+from agora.platform.idempotency import IdempotencyAttempt, RequiredIdempotencyKey
 from agora.platform.responses import json_response, location
 from agora.platform.routing import api_router
-from agora.platform.security import CurrentUser, Principal, require_role
+from agora.platform.security import CurrentUser, Principal, authorize
 
 
 async def payment_service(request: Request) -> PaymentService:
@@ -29,11 +29,11 @@ async def create_payment(
     body: PaymentCreate,
     request: Request,
     payer: CurrentUser,
-    _: RequiredIdempotencyKey,
+    attempt: RequiredIdempotencyKey,
     payments: Payments,
 ) -> Response:
     """Pay an order (Idempotency-Key required). Declined: 422, and the order stays pending."""
-    payment = await payments.pay(payer, body)
+    payment = await payments.pay(payer, body, attempt)
     return json_response(
         request,
         Envelope(data=PaymentRead.model_validate(payment)),
@@ -44,9 +44,12 @@ async def create_payment(
 
 @router.get("/payments/{payment_id}", response_model=Envelope[PaymentRead])
 async def get_payment(
-    payment_id: uuid.UUID, request: Request, viewer: CurrentUser, payments: Payments
+    payment_id: uuid.UUID,
+    request: Request,
+    viewer: Annotated[Principal, authorize(scope="payments:read")],
+    payments: Payments,
 ) -> Response:
-    """One payment (its payer or an admin)."""
+    """One payment (its payer, an admin, or an API key with `payments:write`)."""
     payment = await payments.get(payment_id, viewer=viewer)
     return json_response(request, Envelope(data=PaymentRead.model_validate(payment)))
 
@@ -55,9 +58,11 @@ async def get_payment(
 async def create_refund(
     body: RefundCreate,
     request: Request,
-    _: Annotated[Principal, require_role("admin")],
+    _: Annotated[Principal, authorize("admin", scope="payments:write")],
+    attempt: IdempotencyAttempt,
     payments: Payments,
 ) -> Response:
-    """Refund part or all of a payment (admins); refunds never exceed what was paid."""
-    refund = await payments.refund(body)
+    """Refund part or all of a payment (admins, API keys with `payments:write`); refunds never
+    exceed what was paid."""
+    refund = await payments.refund(body, attempt)
     return json_response(request, Envelope(data=RefundRead.model_validate(refund)), status_code=201)

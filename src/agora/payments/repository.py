@@ -32,6 +32,13 @@ class PaymentRepository:
         )
         return payment
 
+    async def refunded_for(self, payment_id: uuid.UUID, reason: str) -> bool:
+        """Whether the payment has a refund given for `reason`."""
+        found = await self.session.scalar(
+            select(Refund.id).where(Refund.payment_id == payment_id, Refund.reason == reason)
+        )
+        return found is not None
+
     async def refund(self, refund_id: uuid.UUID) -> Refund | None:
         refund: Refund | None = await self.session.get(Refund, refund_id)
         return refund

@@ -26,6 +26,7 @@ from agora.payments.repository import PaymentRepository
 from agora.payments.schemas import PaymentCreate, RefundCreate
 from agora.platform import events
 from agora.platform.errors import DependencyUnavailable
+from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.observability import get_logger
 from agora.platform.runtime import Runtime
@@ -34,6 +35,13 @@ from agora.platform.security import Principal
 log = get_logger("agora.payments")
 
 OnFailure = Literal["release", "retry"]
+
+PAYMENT_RECORDED = "payment_recorded"
+"""Recovery point: the payment row exists (its id is the provider's idempotency key)."""
+NOT_PAYABLE = "order_not_payable"
+"""The reason of the refund given when an order was cancelled while its charge ran."""
+REFUND_RESERVED = "refund_reserved"
+"""Recovery point: the refund is reserved against the payment."""
 
 
 class PaymentService:
@@ -46,12 +54,24 @@ class PaymentService:
     async def get(self, payment_id: uuid.UUID, *, viewer: Principal) -> Payment:
         async with self.database.session() as session:
             payment = await PaymentRepository(session).get(payment_id)
-        if payment is None or (payment.user_id != viewer.id and not viewer.has_role("admin")):
+        sees_all = viewer.has_role("admin") if viewer.is_user else viewer.has_scope("payments:read")
+        if payment is None or (payment.user_id != viewer.id and not sees_all):
             raise PaymentNotFound()
         return payment
 
-    async def pay(self, payer: Principal, data: PaymentCreate) -> Payment:
-        """Charge an order's total. Declined: 422 and the order stays pending."""
+    async def pay(
+        self, payer: Principal, data: PaymentCreate, attempt: Attempt = NO_KEY
+    ) -> Payment:
+        """Charge an order's total. Declined: 422 and the order stays pending.
+
+        Retried under its Idempotency-Key after a crash, it finishes the payment that attempt
+        recorded (asking the provider again with the same key) instead of starting another.
+        """
+        resumed = attempt.resumed(PAYMENT_RECORDED)
+        if resumed is not None:
+            payment = await self._resume(uuid.UUID(resumed["paymentId"]))
+            if payment is not None:
+                return payment
         order = await self.orders.payable(data.order_id, payer=payer)
         if order.status == OrderStatus.CANCELLED:
             raise OrderNotPayable("This order is cancelled and cannot be paid.", field="orderId")
@@ -69,10 +89,35 @@ class PaymentService:
         )
         async with self.database.unit_of_work() as uow:
             PaymentRepository(uow.session).add(payment)
+            await attempt.reach(uow.session, PAYMENT_RECORDED, paymentId=str(payment.id))
             try:
                 await uow.commit()
             except IntegrityError:
                 raise PaymentInProgress(field="orderId") from None
+        return await self._charge(payment)
+
+    async def _resume(self, payment_id: uuid.UUID) -> Payment | None:
+        """Carry on with the payment an interrupted attempt recorded; None to start anew."""
+        async with self.database.session() as session:
+            payments = PaymentRepository(session)
+            payment = await payments.get(payment_id)
+            refunded = payment is not None and await payments.refunded_for(payment_id, NOT_PAYABLE)
+        if payment is None:  # pragma: no cover - payments are never deleted
+            return None
+        if refunded:
+            raise _cancelled_while_paying()
+        if payment.status == "processing":
+            return await self._charge(payment)
+        if payment.status == "failed":
+            if payment.failure_code == "provider_unavailable":
+                return None  # that attempt answered 503 and charged nothing: pay anew
+            raise PaymentDeclined(
+                f"The payment was declined ({payment.failure_code}); the order is still unpaid.",
+                field="paymentMethod",
+            )
+        return payment
+
+    async def _charge(self, payment: Payment) -> Payment:
         try:
             charge = await self.gateway.charge(
                 amount_cents=payment.amount_cents,
@@ -134,7 +179,7 @@ class PaymentService:
                     payment_id=payment.id,
                     amount_cents=payment.amount_cents,
                     status="pending",
-                    reason="order_not_payable",
+                    reason=NOT_PAYABLE,
                 )
                 payment.refunded_cents = payment.amount_cents
                 payments.add(refund)
@@ -142,10 +187,7 @@ class PaymentService:
             await uow.commit()
         if refund_ids:
             await self.execute_refunds(refund_ids, on_failure="retry")
-            raise OrderNotPayable(
-                "The order was cancelled while it was being paid; the charge has been refunded.",
-                field="orderId",
-            )
+            raise _cancelled_while_paying()
         return payment
 
     async def _fail(
@@ -168,8 +210,15 @@ class PaymentService:
             await uow.commit()
         return payment
 
-    async def refund(self, data: RefundCreate) -> Refund:
+    async def refund(self, data: RefundCreate, attempt: Attempt = NO_KEY) -> Refund:
         """Refund part of a payment; all refunds together never exceed what was paid."""
+        resumed = attempt.resumed(REFUND_RESERVED)
+        if resumed is not None:
+            refund_id = uuid.UUID(resumed["refundId"])
+            async with self.database.session() as session:
+                earlier = await PaymentRepository(session).refund(refund_id)
+            if earlier is not None and earlier.status != "failed":  # failed: released, redo
+                return await self._carry_out(earlier)
         async with self.database.unit_of_work() as uow:
             payments = PaymentRepository(uow.session)
             payment = await payments.lock(data.payment_id)
@@ -192,7 +241,11 @@ class PaymentService:
                 reason=data.reason,
             )
             payments.add(refund)
+            await attempt.reach(uow.session, REFUND_RESERVED, refundId=str(refund.id))
             await uow.commit()
+        return await self._carry_out(refund)
+
+    async def _carry_out(self, refund: Refund) -> Refund:
         await self.execute_refunds([refund.id], on_failure="release")
         async with self.database.session() as session:
             done = await PaymentRepository(session).refund(refund.id)
@@ -290,6 +343,13 @@ class PaymentService:
             settled += 1
         await self.execute_refunds(open_refunds, on_failure="retry")
         return settled + len(open_refunds)
+
+
+def _cancelled_while_paying() -> OrderNotPayable:
+    return OrderNotPayable(
+        "The order was cancelled while it was being paid; the charge has been refunded.",
+        field="orderId",
+    )
 
 
 def _payload(payment: Payment) -> dict[str, object]:

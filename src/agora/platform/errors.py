@@ -10,9 +10,11 @@
      ├── Conflict                 409 conflict
      ├── PreconditionFailed       412 precondition_failed
      ├── PayloadTooLarge          413 payload_too_large
+     ├── UriTooLong               414 uri_too_long
      ├── UnsupportedMediaType     415 unsupported_media_type
      ├── RuleViolation            422 rule_violation
      ├── TooManyRequests          429 rate_limited           (Retry-After)
+     ├── HeadersTooLarge          431 headers_too_large
      └── DependencyUnavailable    503 dependency_unavailable (Retry-After)
 
 Services raise these (or a module's subclass with its own `code`); routes never raise
@@ -28,6 +30,7 @@ from typing import Any, ClassVar, cast
 import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -133,6 +136,12 @@ class PayloadTooLarge(AgoraError):
     default_message = "The request body is too large."
 
 
+class UriTooLong(AgoraError):
+    status_code = 414
+    code = "uri_too_long"
+    default_message = "The request URL is too long."
+
+
 class UnsupportedMediaType(AgoraError):
     status_code = 415
     code = "unsupported_media_type"
@@ -151,6 +160,12 @@ class TooManyRequests(AgoraError):
     default_message = "Too many requests; slow down."
 
 
+class HeadersTooLarge(AgoraError):
+    status_code = 431
+    code = "headers_too_large"
+    default_message = "The request headers are too large."
+
+
 class DependencyUnavailable(AgoraError):
     status_code = 503
     code = "dependency_unavailable"
@@ -165,14 +180,16 @@ def current_trace_id() -> str:
     return request_id_var.get() or new_id().hex
 
 
-def error_body(status_code: int, message: str, errors: Iterable[FieldError]) -> bytes:
+def error_body(
+    status_code: int, message: str, errors: Iterable[FieldError], trace_id: str | None = None
+) -> bytes:
     return orjson.dumps(
         {
             "success": False,
             "message": message,
             "statusCode": status_code,
             "errors": [error.as_dict() for error in errors],
-            "traceId": current_trace_id(),
+            "traceId": trace_id or current_trace_id(),
         }
     )
 
@@ -268,10 +285,7 @@ def _from_http_exception(request: Request, exc: HTTPException) -> AgoraError:
     if exc.status_code == 404:
         return NotFound(f"No resource at {method} {path}.", code="route_not_found")
     if exc.status_code == 405:
-        methods = [m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()]
-        if "GET" in methods and "HEAD" not in methods:
-            methods.append("HEAD")  # HeadAsGetMiddleware serves HEAD wherever GET is served
-        allowed = ", ".join(methods)
+        allowed = ", ".join(_allowed_methods(request, exc))
         return MethodNotAllowed(
             f"Method {method} is not allowed on {path}; allowed: {allowed}.",
             headers={**(exc.headers or {}), "Allow": allowed},
@@ -282,6 +296,24 @@ def _from_http_exception(request: Request, exc: HTTPException) -> AgoraError:
         code=_phrase_code(exc.status_code),
         status_code=exc.status_code,
     )
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request, exc: HTTPException) -> list[str]:
+    """Every method some route serves at this path (the router stops at the first route)."""
+    methods: set[str] = set()
+    path = request.scope["path"]
+    for route in iter_route_contexts(request.app.router.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= route.methods or set()
+    if not methods:
+        methods = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadAsGetMiddleware serves HEAD wherever GET is served
+    return sorted(methods, key=lambda m: (*_METHOD_ORDER, m).index(m))
 
 
 def _phrase_code(status_code: int) -> str:

@@ -29,6 +29,7 @@ class EventRead(ApiModel):
 
 
 EVENTS = CollectionSpec(
+    name="events",
     filters=(
         Filter("type", str, lambda value: EventRecord.type == value, "e.g. order.created"),
         Filter("subjectType", str, lambda value: EventRecord.subject_type == value, "e.g. order"),

@@ -9,11 +9,16 @@ from typing import Any
 
 import jsonpatch
 import jsonpointer
+import orjson
 
 from agora.platform.errors import BadRequest, RuleViolation
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+
+MAX_PATCH_OPERATIONS = 100
+MAX_PATCH_RESULT_BYTES = 64 * 1024
+"""Far above any resource Agora has (a product's editable view is under 32 KiB)."""
 
 
 class MalformedPatch(BadRequest):
@@ -40,14 +45,32 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(document: dict[str, Any], operations: Any) -> Any:
-    """RFC 6902. A malformed patch is a 400; one that cannot apply (or fails a `test`) a 422."""
+    """RFC 6902. A malformed patch is a 400; one that cannot apply (or fails a `test`) a 422.
+
+    The work is bounded, not only the patch's size: each `copy` can double the document, so
+    the operations run one at a time, the bytes copied in all are at most
+    `MAX_PATCH_RESULT_BYTES`, and so is the document after every step.
+    """
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise MalformedPatch("A JSON Patch is an array of operation objects.", field="body")
-    if len(operations) > 100:
-        raise MalformedPatch("A JSON Patch may have at most 100 operations.", field="body")
+    if len(operations) > MAX_PATCH_OPERATIONS:
+        raise MalformedPatch(
+            f"A JSON Patch may have at most {MAX_PATCH_OPERATIONS} operations.", field="body"
+        )
     try:
-        patch = jsonpatch.JsonPatch(operations)
-        return patch.apply(copy.deepcopy(document))
+        steps = [jsonpatch.JsonPatch([operation]) for operation in operations]
+        result = copy.deepcopy(document)
+        copied = 0
+        for index, (operation, step) in enumerate(zip(operations, steps, strict=True)):
+            source = operation.get("from")
+            if operation.get("op") == "copy" and isinstance(source, str):
+                copied += _size(jsonpointer.resolve_pointer(result, source))
+                if copied > MAX_PATCH_RESULT_BYTES:
+                    raise _too_large(index, "copies")
+            result = step.apply(result, in_place=True)
+            if _size(result) > MAX_PATCH_RESULT_BYTES:
+                raise _too_large(index, "result")
+        return result
     except jsonpatch.InvalidJsonPatch as error:
         raise MalformedPatch(f"Invalid JSON Patch: {error}.", field="body") from None
     except (
@@ -56,3 +79,17 @@ def json_patch(document: dict[str, Any], operations: Any) -> Any:
         jsonpointer.JsonPointerException,
     ) as error:
         raise PatchFailed(f"The patch cannot be applied: {error}.", field="body") from None
+
+
+def _size(value: Any) -> int:
+    return len(orjson.dumps(value))
+
+
+def _too_large(index: int, what: str) -> PatchFailed:
+    limit = MAX_PATCH_RESULT_BYTES
+    message = (
+        f"Operation {index} would copy more than {limit} bytes in all."
+        if what == "copies"
+        else f"Operation {index} would make the document larger than {limit} bytes."
+    )
+    return PatchFailed(message, code="patch_too_large", field=f"body[{index}]")

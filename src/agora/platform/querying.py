@@ -16,6 +16,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, Select
 
 from agora.platform.errors import FieldError, ValidationFailed
+from agora.platform.inputs import INT64_MAX, INT64_MIN
 from agora.platform.pagination import (
     MAX_CURSOR_LENGTH,
     CursorCodec,
@@ -43,8 +44,12 @@ class Filter:
 
 @dataclass(frozen=True)
 class CollectionSpec:
-    """What one collection endpoint allows. `tiebreaker` must be unique (the id)."""
+    """What one collection endpoint allows. `tiebreaker` must be unique (the id).
 
+    `name` binds cursors to the collection: a cursor made for one is refused by every other.
+    """
+
+    name: str
     filters: tuple[Filter, ...]
     sorts: tuple[SortField, ...]
     default_sort: str
@@ -140,10 +145,10 @@ def parse_expand(value: str | None, allowed: frozenset[str]) -> frozenset[str]:
     return names or frozenset()
 
 
-def fingerprint(filters: Mapping[str, Any]) -> str:
-    """A short digest of the filters, so that a cursor cannot be reused with other filters."""
+def fingerprint(collection: str, filters: Mapping[str, Any]) -> str:
+    """A short digest of the collection and its filters: a cursor is bound to both."""
     canonical = orjson.dumps(
-        sorted((key, to_cursor_value(value)) for key, value in filters.items())
+        [collection, sorted((key, to_cursor_value(value)) for key, value in filters.items())]
     )
     return hashlib.blake2b(canonical, digest_size=8).hexdigest()
 
@@ -176,7 +181,7 @@ def build_query(
     field_names = parse_names(fields, spec.fields, "fields", errors)
     expansions = parse_names(expand, spec.expand, "expand", errors) if spec.expand else None
     given = {name: value for name, value in filters.items() if value is not None}
-    digest = fingerprint(given)
+    digest = fingerprint(spec.name, given)
 
     page_request: CursorPage | OffsetPage
     if page is not None or page_size is not None:
@@ -230,7 +235,12 @@ def collection_query(spec: CollectionSpec) -> Any:
             str,
             Query(max_length=MAX_CURSOR_LENGTH, description="`meta.nextCursor` of the last page."),
         ),
-        _query_param("page", int, Query(ge=1, description="Offset pagination: page number.")),
+        _query_param(
+            "page",
+            int,
+            # The offset, (page - 1) * pageSize, must still fit a 64-bit integer.
+            Query(ge=1, le=INT64_MAX // spec.max_limit, description="Offset pagination: page."),
+        ),
         _query_param(
             "page_size",
             int,
@@ -263,9 +273,18 @@ def collection_query(spec: CollectionSpec) -> Any:
         )
     filter_params = {f"filter_{index}": item for index, item in enumerate(spec.filters)}
     for param_name, item in filter_params.items():
+        # Integers are bounded like every integer Agora accepts (agora.platform.inputs).
+        integer = item.kind is int
         parameters.append(
             _query_param(
-                param_name, item.kind, Query(alias=item.name, description=item.description)
+                param_name,
+                item.kind,
+                Query(
+                    alias=item.name,
+                    description=item.description,
+                    ge=INT64_MIN if integer else None,
+                    le=INT64_MAX if integer else None,
+                ),
             )
         )
 

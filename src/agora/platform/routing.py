@@ -1,25 +1,31 @@
 """The route class every Agora router uses.
 
-It adds three things to FastAPI's `APIRoute`:
+It adds four things to FastAPI's `APIRoute`:
 - a body with a Content-Type the route does not accept is a 415 (FastAPI would try to validate
   the raw bytes and answer 422);
 - JSON bodies are parsed with orjson, which reports malformed JSON, invalid UTF-8 and absurd
   nesting precisely (the stdlib parser turns the last two into a generic error);
+- the rules every input obeys (`agora.platform.inputs`: no NUL, 64-bit integers, bounded
+  nesting, no repeated scalar query parameters) are checked before the route runs;
 - every route documents the error envelope instead of FastAPI's default 422 schema.
 """
 
-from collections.abc import Callable, Coroutine
+import types
+import typing
+from collections.abc import Callable, Coroutine, Iterator
 from email.message import Message
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from agora.platform.envelope import ErrorEnvelope
 from agora.platform.errors import UnsupportedMediaType
+from agora.platform.inputs import check_json, check_query
 
 JSON_TYPES = ("application/json",)
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -62,13 +68,34 @@ def _has_body(request: Request) -> bool:
     return "transfer-encoding" in headers
 
 
+def _query_fields(dependant: Dependant) -> Iterator[Any]:
+    yield from dependant.query_params
+    for dependency in dependant.dependencies:
+        yield from _query_fields(dependency)
+
+
+def _is_list(annotation: Any) -> bool:
+    """`list[str]`, `list[str] | None`, `Annotated[list[str], ...]`: a repeatable parameter."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _is_list(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in typing.get_args(annotation))
+    return origin in (list, tuple, set, frozenset)
+
+
 class AgoraRoute(APIRoute):
-    """An `APIRoute` that checks the Content-Type of bodies and parses JSON with orjson."""
+    """An `APIRoute` that checks inputs and Content-Type, and parses JSON with orjson."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None:
-            return handler
+        query_fields = list(_query_fields(self.dependant))
+        if self.body_field is None and not query_fields:
+            return handler  # nothing to check: no per-request cost (the hottest reads)
+        repeatable = frozenset(
+            field.alias for field in query_fields if _is_list(field.field_info.annotation)
+        )
+        has_body = self.body_field is not None
         is_form = self.dependant.body_params and any(
             getattr(param.field_info, "media_type", "").startswith(("multipart/", "application/x"))
             for param in self.dependant.body_params
@@ -77,14 +104,24 @@ class AgoraRoute(APIRoute):
         expected = " or ".join(FORM_TYPES) if is_form else "application/json"
 
         async def checked_handler(request: Request) -> Response:
-            if _has_body(request):
+            request = JSONRequest(request.scope, request.receive)
+            if request.scope.get("query_string"):
+                check_query(request.query_params.multi_items(), repeatable)
+            if has_body and _has_body(request):
                 kind = media_type(request.headers.get("content-type"))
                 if kind is None or not accepts(kind):
                     raise UnsupportedMediaType(
                         f"Content-Type {kind or '(none)'} is not supported here; send {expected}.",
                         field="Content-Type",
                     )
-            return await handler(JSONRequest(request.scope, request.receive))
+                if not is_form:
+                    try:
+                        document = await request.json()
+                    except orjson.JSONDecodeError:
+                        pass  # FastAPI parses it again and reports exactly what is wrong
+                    else:
+                        check_json(document, await request.body())
+            return await handler(request)
 
         return checked_handler
 

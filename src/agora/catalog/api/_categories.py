@@ -9,10 +9,11 @@ from agora.catalog.cache import CATEGORIES_TAG
 from agora.catalog.queries import CATEGORIES
 from agora.catalog.schemas import CategoryCreate, CategoryRead
 from agora.platform.envelope import Envelope, Page
+from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import json_response, location, page_response
 from agora.platform.routing import api_router
-from agora.platform.security import OptionalPrincipal, Principal, require_role
+from agora.platform.security import OptionalPrincipal, Principal, authorize
 
 CategoriesQuery = Annotated[CollectionQuery, collection_query(CATEGORIES)]
 
@@ -36,11 +37,13 @@ async def list_categories(
 async def create_category(
     body: CategoryCreate,
     request: Request,
-    _: Annotated[Principal, require_role("admin")],
+    _: Annotated[Principal, authorize("admin", scope="products:write")],
+    attempt: IdempotencyAttempt,
     categories: Categories,
 ) -> Response:
-    """Add a category (admins); the slug comes from the name unless given."""
-    category = await categories.create(body)
+    """Add a category (admins, API keys with `products:write`); the slug comes from the name
+    unless given."""
+    category = await categories.create(body, attempt)
     return json_response(
         request,
         Envelope(data=CategoryRead.model_validate(category)),

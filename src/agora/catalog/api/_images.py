@@ -15,6 +15,7 @@ from agora.catalog.models import ProductImage
 from agora.catalog.schemas import ImageAttach, ImageRead, UploadCreate, UploadTicket
 from agora.platform.envelope import Envelope
 from agora.platform.errors import BadRequest, UnsupportedMediaType, translate_validation_errors
+from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.responses import json_response, location
 from agora.platform.routing import api_router, media_type
 from agora.platform.security import OptionalPrincipal
@@ -62,7 +63,11 @@ async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
     openapi_extra=_UPLOAD_BODY,
 )
 async def add_product_image(
-    product_id: uuid.UUID, request: Request, _: Editor, images: Images
+    product_id: uuid.UUID,
+    request: Request,
+    _: Editor,
+    attempt: IdempotencyAttempt,
+    images: Images,
 ) -> Response:
     """Add an image: multipart `file` (JPEG, PNG or WebP by content), or `{uploadKey}`."""
     kind = media_type(request.headers.get("content-type"))
@@ -73,7 +78,7 @@ async def add_product_image(
                 raise BadRequest(
                     "Send the image as the multipart field `file`.", code="required", field="file"
                 )
-            image = await images.upload(product_id, _file_chunks(file))
+            image = await images.upload(product_id, _file_chunks(file), attempt)
     elif kind == "application/json":
         try:
             attach = ImageAttach.model_validate(orjson.loads(await request.body()))
@@ -83,7 +88,7 @@ async def add_product_image(
             ) from None
         except ValidationError as error:
             raise translate_validation_errors(error.errors()) from None
-        image = await images.attach(product_id, attach.upload_key)
+        image = await images.attach(product_id, attach.upload_key, attempt)
     else:
         raise UnsupportedMediaType(
             "Send multipart/form-data with a `file`, or application/json with `uploadKey`.",

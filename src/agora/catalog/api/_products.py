@@ -26,6 +26,7 @@ from agora.catalog.schemas import (
 )
 from agora.catalog.service._products import PatchKind
 from agora.platform.envelope import Envelope, Page
+from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.patching import JSON_PATCH, MERGE_PATCH
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import (
@@ -159,10 +160,14 @@ def product_router(number: int) -> APIRouter:
 
     @router.post("", status_code=201, response_model=one_model, name=f"create_product{suffix}")
     async def create_product(
-        body: CreateBody, request: Request, _: Editor, products: Products
+        body: CreateBody,
+        request: Request,
+        _: Editor,
+        attempt: IdempotencyAttempt,
+        products: Products,
     ) -> Response:
         """Add a product (editors and admins); 409 if the SKU is taken."""
-        record = await products.create(version.to_write(body))
+        record = await products.create(version.to_write(body), attempt)
         path = f"{prefix}/{record.id}"
         return one(request, record, {"Location": location(request, path)}, status_code=201)
 

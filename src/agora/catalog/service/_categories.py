@@ -8,9 +8,14 @@ from agora.catalog.events import CATEGORIES_CHANGED_CHANNEL
 from agora.catalog.models import Category
 from agora.catalog.repository import CategoryRepository
 from agora.catalog.schemas import CategoryCreate
+from agora.platform.idempotency import NO_KEY, Attempt
+from agora.platform.ids import new_id
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
 from agora.platform.runtime import Runtime
+
+CATEGORY_ADDED = "category_added"
+"""Recovery point of an idempotent create: the category is committed."""
 
 
 def slugify(name: str) -> str:
@@ -40,14 +45,20 @@ class CategoryService:
             raise CategoryNotFound()
         return category
 
-    async def create(self, data: CategoryCreate) -> Category:
+    async def create(self, data: CategoryCreate, attempt: Attempt = NO_KEY) -> Category:
+        resumed = attempt.resumed(CATEGORY_ADDED)
+        if resumed is not None:
+            return await self.get(uuid.UUID(resumed["categoryId"]))
         slug = data.slug or slugify(data.name)
         async with self.database.unit_of_work() as uow:
             categories = CategoryRepository(uow.session)
             if await categories.taken(data.name, slug):
                 raise DuplicateCategory(field="name")
-            category = Category(name=data.name, slug=slug, description=data.description)
+            category = Category(
+                id=new_id(), name=data.name, slug=slug, description=data.description
+            )
             categories.add(category)
+            await attempt.reach(uow.session, CATEGORY_ADDED, categoryId=str(category.id))
             try:
                 await uow.commit()
             except IntegrityError:

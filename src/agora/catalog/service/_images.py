@@ -11,12 +11,15 @@ from agora.catalog.repository import ImageRepository, ProductRepository
 from agora.catalog.schemas import ProductRecord
 from agora.catalog.service._products import ProductService
 from agora.platform.errors import Conflict, Forbidden
+from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
 from agora.platform.storage import LocalStorage, SignedUpload
 
 _SNIFF = 12  # enough bytes to tell JPEG, PNG and WebP apart
+IMAGE_ADDED = "image_added"
+"""Recovery point of an idempotent upload: the image is committed."""
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -46,8 +49,13 @@ class ImageService:
         self.storage = runtime.storage
         self.settings = runtime.settings
 
-    async def upload(self, product_id: uuid.UUID, chunks: AsyncIterator[bytes]) -> ProductImage:
+    async def upload(
+        self, product_id: uuid.UUID, chunks: AsyncIterator[bytes], attempt: Attempt = NO_KEY
+    ) -> ProductImage:
         """Store an image sent with the request; its type comes from its bytes, not its name."""
+        added = await self._added(attempt)
+        if added is not None:
+            return added
         await self._require_product(product_id)
         head, stream = await _peek(chunks, _SNIFF)
         kind = image_type(head)
@@ -55,10 +63,15 @@ class ImageService:
             raise UnsupportedImage(field="file")
         key = new_id().hex
         size = await self.storage.save(key, stream, kind, self.settings.max_upload_bytes)
-        return await self._add(product_id, key, kind, size)
+        return await self._add(product_id, key, kind, size, attempt)
 
-    async def attach(self, product_id: uuid.UUID, upload_key: str) -> ProductImage:
+    async def attach(
+        self, product_id: uuid.UUID, upload_key: str, attempt: Attempt = NO_KEY
+    ) -> ProductImage:
         """Make a file uploaded through a signed URL an image of the product."""
+        added = await self._added(attempt)
+        if added is not None:
+            return added
         await self._require_product(product_id)
         size = await self.storage.size(upload_key)
         if size is None:
@@ -70,7 +83,7 @@ class ImageService:
         async with self.database.session() as session:
             if await ImageRepository(session).key_used(upload_key):
                 raise Conflict("This upload is attached already.", field="uploadKey")
-        return await self._add(product_id, upload_key, kind, size)
+        return await self._add(product_id, upload_key, kind, size, attempt)
 
     async def list(self, product_id: uuid.UUID, *, viewer: Principal | None) -> list[ProductImage]:
         await ProductService(self.runtime).get(product_id, viewer=viewer)
@@ -129,7 +142,20 @@ class ImageService:
             if await ProductRepository(session).record(product_id) is None:
                 raise ProductNotFound()
 
-    async def _add(self, product_id: uuid.UUID, key: str, kind: str, size: int) -> ProductImage:
+    async def _added(self, attempt: Attempt) -> ProductImage | None:
+        """The image an interrupted attempt with the same Idempotency-Key added, if any."""
+        resumed = attempt.resumed(IMAGE_ADDED)
+        if resumed is None:
+            return None
+        async with self.database.session() as session:
+            image = await ImageRepository(session).get(uuid.UUID(resumed["imageId"]))
+        if image is None:  # pragma: no cover - images are never deleted
+            raise ImageNotFound()
+        return image
+
+    async def _add(
+        self, product_id: uuid.UUID, key: str, kind: str, size: int, attempt: Attempt
+    ) -> ProductImage:
         image = ProductImage(
             id=new_id(),
             product_id=product_id,
@@ -140,5 +166,6 @@ class ImageService:
         )
         async with self.database.unit_of_work() as uow:
             ImageRepository(uow.session).add(image)
+            await attempt.reach(uow.session, IMAGE_ADDED, imageId=str(image.id))
             await uow.commit()
         return image

@@ -36,6 +36,7 @@ from agora.platform.errors import (
     PreconditionFailed,
     translate_validation_errors,
 )
+from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.pagination import PageResult
 from agora.platform.patching import json_patch, merge_patch
@@ -44,6 +45,9 @@ from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
 
 PatchKind = Literal["merge", "json"]
+
+PRODUCT_ADDED = "product_added"
+"""Recovery point of an idempotent create: the product is committed."""
 
 
 class ProductService:
@@ -104,8 +108,15 @@ class ProductService:
 
     # --- commands ------------------------------------------------------------------------
 
-    async def create(self, data: ProductWrite) -> ProductRecord:
+    async def create(self, data: ProductWrite, attempt: Attempt = NO_KEY) -> ProductRecord:
         """Add a product (draft or active) with no stock."""
+        resumed = attempt.resumed(PRODUCT_ADDED)
+        if resumed is not None:
+            async with self.database.session() as session:
+                added = await ProductRepository(session).record(uuid.UUID(resumed["productId"]))
+            if added is None:
+                raise ProductNotFound()  # created, then deleted before this retry
+            return added
         check_initial_status(data.status)
         product_id = new_id()
         async with self.database.unit_of_work() as uow:
@@ -122,6 +133,7 @@ class ProductService:
                 subject_id=product_id,
                 payload=_payload(record),
             )
+            await attempt.reach(uow.session, PRODUCT_ADDED, productId=str(product_id))
             await _commit(uow)
         await announce_change(self.runtime, product_id)  # cached lists must show it
         return record

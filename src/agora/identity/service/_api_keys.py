@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime
@@ -20,14 +21,19 @@ KEY_PREFIX = "agora_"
 CHANNEL = "identity.api_keys"
 
 
+_KEY_SHAPE = re.compile(rf"{KEY_PREFIX}([0-9a-f]{{12}})_[A-Za-z0-9_-]{{32,100}}")
+
+
 def split_key(key: str) -> tuple[str, str] | None:
-    """`agora_<prefix>_<secret>` -> (prefix, full key); None if it is not shaped like a key."""
-    if not key.startswith(KEY_PREFIX) or len(key) > 128:
+    """`agora_<prefix>_<secret>` -> (prefix, full key); None if it is not shaped like a key.
+
+    Only the exact shape Agora issues reaches the database, so a key of garbage (control
+    characters, say) is a 401 like any other wrong key, never a driver error.
+    """
+    match = _KEY_SHAPE.fullmatch(key)
+    if match is None:
         return None
-    prefix, _, secret = key[len(KEY_PREFIX) :].partition("_")
-    if len(prefix) != 12 or len(secret) < 32:
-        return None
-    return prefix, key
+    return match.group(1), key
 
 
 def digest(key: str) -> str:

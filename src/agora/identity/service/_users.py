@@ -178,7 +178,7 @@ class UserService:
 def _may_see(viewer: Principal, user_id: uuid.UUID) -> bool:
     if viewer.is_user:
         return viewer.id == user_id or viewer.has_role(Role.ADMIN)
-    return "users:read" in viewer.scopes
+    return viewer.has_scope("users:read")
 
 
 async def _locked(users: UserRepository, user_id: uuid.UUID, expected_version: int | None) -> User:

@@ -2,20 +2,35 @@
 
 Sits inside the body limit (the body is already bounded) and after the access layer (the key
 belongs to the caller: a user, an API key, or an anonymous client's IP). Paths that hand out
-secrets (`/auth/*`, `/api-keys`) are left out: their answers must never be stored.
+secrets (`/auth/*`, `/api-keys`) are left out: their answers must never be stored. The request's
+`Attempt` goes to the route in the scope's state, so that its use case records recovery points
+in its own transactions (`agora.platform.idempotency`).
+
+Two requests are the same when path, query and body are; a JSON body is compared as canonical
+JSON (keys sorted), so the same document with its keys in another order is the same request.
 """
 
 import hashlib
 import re
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, Conflict, RuleViolation, send_error
-from agora.platform.idempotency import Claimed, IdempotencyStore, InFlight, Mismatch, Replay
+from agora.platform.idempotency import (
+    IDEMPOTENCY_STATE,
+    Attempt,
+    Claimed,
+    IdempotencyStore,
+    InFlight,
+    Mismatch,
+    Replay,
+)
 
 _KEY = re.compile(rb"[\x20-\x7e]{1,255}")
 _KEEP_HEADERS = frozenset({b"content-type", b"location", b"etag"})
 _RELEASE_STATUSES = frozenset({400, 401, 403, 429})
+_REPLAYED = (b"idempotent-replayed", b"true")
 
 
 class IdempotencyMiddleware:
@@ -77,10 +92,10 @@ class IdempotencyMiddleware:
             )
             return
         if isinstance(claim, Claimed):
-            await self._run(scope, body, receive, send, owner, key)
+            await self._run(scope, body, receive, send, claim.attempt)
 
     async def _run(
-        self, scope: Scope, body: bytes, receive: Receive, send: Send, owner: str, key: str
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, attempt: Attempt
     ) -> None:
         status = 500
         headers: list[tuple[str, str]] = []
@@ -103,19 +118,22 @@ class IdempotencyMiddleware:
                     for name, value in message.get("headers", ())
                     if name.lower() in _KEEP_HEADERS
                 ]
+                if attempt.replayed:  # answered from what an interrupted attempt did
+                    message["headers"] = [*message.get("headers", ()), _REPLAYED]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        scope.setdefault("state", {})[IDEMPOTENCY_STATE] = attempt
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
-            await self.store.release(owner, key)
+            await self.store.abandon(attempt)
             raise
         if status in _RELEASE_STATUSES or status >= 500:
-            await self.store.release(owner, key)
+            await self.store.abandon(attempt)
         else:
-            await self.store.complete(owner, key, status, headers, b"".join(chunks))
+            await self.store.complete(attempt, status, headers, b"".join(chunks))
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -143,13 +161,25 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(scope["path"].encode())
     digest.update(b"\0" + scope.get("query_string", b"") + b"\0")
-    digest.update(body)
+    digest.update(_canonical(scope, body))
     return digest.hexdigest()
+
+
+def _canonical(scope: Scope, body: bytes) -> bytes:
+    """A JSON body as canonical JSON (sorted keys, no spaces); any other body as it is."""
+    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    if body and (kind == b"application/json" or kind.endswith(b"+json")):
+        try:
+            return b"json:" + orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            pass  # the route answers 400 for it; the raw bytes still identify the request
+    return b"raw:" + body
 
 
 async def _replay(send: Send, replay: Replay) -> None:
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in replay.headers]
     headers.append((b"content-length", str(len(replay.body)).encode()))
-    headers.append((b"idempotent-replayed", b"true"))
+    headers.append(_REPLAYED)
     await send({"type": "http.response.start", "status": replay.status, "headers": headers})
     await send({"type": "http.response.body", "body": replay.body})

@@ -1,9 +1,13 @@
-"""Request ids, W3C trace context, the access log line, and the last-resort 500.
+"""Request ids, W3C trace context, bounds on the request head, the access log, the last 500.
 
 Outermost of Agora's layers: everything inside it (errors included) sees the request id, and
 every response carries `X-Request-ID` and the security headers (applied here, in the same
 pass). A valid incoming `traceparent` is honoured (its trace id is on every log line) and
 answered with our span in the same trace; without one, a new trace id is started for the logs.
+
+A head with more than `MAX_HEADERS` headers or more than `MAX_HEADER_BYTES` of them is a 431,
+a URL over `MAX_URL_BYTES` a 414 (`agora serve` refuses both while they stream in, see
+`agora.platform.http.server`; this layer holds the rule for any ASGI server).
 """
 
 import os
@@ -13,7 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.platform.errors import AgoraError, send_error
+from agora.platform.errors import AgoraError, HeadersTooLarge, UriTooLong, send_error
 from agora.platform.http.security_headers import SecurityHeaders
 from agora.platform.observability import AccessLog, get_logger, request_id_var, trace_id_var
 
@@ -21,6 +25,28 @@ _SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _ZERO_TRACE = b"0" * 32
 _ZERO_SPAN = b"0" * 16
+
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 64 * 1024
+"""Names and values of all headers together (nginx's default buffers hold 32 KiB)."""
+MAX_URL_BYTES = 8 * 1024
+
+
+def head_too_large() -> HeadersTooLarge:
+    return HeadersTooLarge(
+        f"The request headers are too large: at most {MAX_HEADERS} headers and "
+        f"{MAX_HEADER_BYTES} bytes.",
+        field="headers",
+        headers={"Connection": "close"},
+    )
+
+
+def url_too_long() -> UriTooLong:
+    return UriTooLong(
+        f"The request URL is longer than {MAX_URL_BYTES} bytes.",
+        field="url",
+        headers={"Connection": "close"},
+    )
 
 
 def sane_request_id(value: bytes | None) -> str | None:
@@ -60,11 +86,20 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         request_id: str | None = None
         trace: tuple[str, str] | None = None
-        for name, value in scope["headers"]:
+        head_bytes = 0
+        headers = scope["headers"]
+        for name, value in headers:
+            head_bytes += len(name) + len(value)
             if name == b"x-request-id":
                 request_id = sane_request_id(value)
             elif name == b"traceparent":
                 trace = parse_traceparent(value)
+        refusal: AgoraError | None = None
+        if len(headers) > MAX_HEADERS or head_bytes > MAX_HEADER_BYTES:
+            refusal = head_too_large()
+            request_id = trace = None  # taken from a head that is refused
+        elif len(scope.get("raw_path") or b"") + len(scope["query_string"]) > MAX_URL_BYTES:
+            refusal = url_too_long()
         if request_id is None:
             request_id = os.urandom(16).hex()
         response_headers = [(b"x-request-id", request_id.encode())]
@@ -97,7 +132,10 @@ class RequestContextMiddleware:
         request_token = request_id_var.set(request_id)
         trace_token = trace_id_var.set(trace_id)
         try:
-            await self.app(scope, receive, send_with_ids)
+            if refusal is not None:
+                await send_error(send_with_ids, refusal)
+            else:
+                await self.app(scope, receive, send_with_ids)
         except Exception:
             self.errors.exception("unhandled_error", method=scope["method"], path=scope["path"])
             if finished:

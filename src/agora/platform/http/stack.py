@@ -36,10 +36,12 @@ def middleware_stack(
     """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
     security = SecurityHeaders(hsts_max_age=settings.hsts_max_age)
-    stack = [
-        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies),
-        Middleware(RequestContextMiddleware, security=security, access_log=settings.access_log),
-    ]
+    stack = []
+    if settings.trusted_proxies:
+        stack.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
+    stack.append(
+        Middleware(RequestContextMiddleware, security=security, access_log=settings.access_log)
+    )
     if settings.force_https:
         stack.append(Middleware(HttpsMiddleware, public_host=public_host))
     stack += [

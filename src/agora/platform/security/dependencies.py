@@ -53,15 +53,17 @@ def require_role(*roles: str) -> Any:
 
 
 def authorize(*roles: str, scope: str) -> Any:
-    """`Depends(...)` admitting users with one of `roles` and API keys holding `scope`."""
+    """`Depends(...)` admitting users with one of `roles` (any user if none are named) and
+    API keys holding `scope` (see `Principal.has_scope`)."""
     allowed = frozenset(roles)
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
-        if principal.is_user and principal.has_role(*allowed):
+        if principal.is_user:
+            if not allowed or principal.has_role(*allowed):
+                return principal
+            raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}.")
+        if principal.has_scope(scope):
             return principal
-        if not principal.is_user and scope in principal.scopes:
-            return principal
-        needed = f"the role {' or '.join(sorted(allowed))}" if principal.is_user else scope
-        raise Forbidden(f"This needs {needed}.")
+        raise Forbidden(f"This API key needs the scope {scope}.", code="missing_scope")
 
     return Depends(dependency)

@@ -24,6 +24,13 @@ class Principal:
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    def has_scope(self, scope: str) -> bool:
+        """An API key's permission; `x:write` includes `x:read`. Users hold no scopes."""
+        if scope in self.scopes:
+            return True
+        resource, _, action = scope.rpartition(":")
+        return action == "read" and f"{resource}:write" in self.scopes
+
 
 class Authenticator(Protocol):
     """Turns request credentials into a principal; raises `Unauthorized` when they are bad."""
