@@ -20,7 +20,7 @@ async def seed_all(
     progress: Callable[[int], None] | None = None,
 ) -> AsyncIterator[str]:
     """Run every seeder, yielding lines of progress."""
-    runtime = Runtime.create(settings)
+    runtime = Runtime.create(settings.for_bulk_work())  # a million products take a while
     try:
         yield await seed_demo_admin(runtime)
         inserted = await seed_products(runtime, products, progress)

@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
+BULK_DB_TIMEOUT = 3600.0
+"""Seconds a migration or a seeding step may spend on one database call."""
 
 Environment = Literal["development", "test", "production"]
 
@@ -50,10 +52,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     """Overflow connections are closed again on return: under sustained load they churn."""
-    db_pool_timeout: float = Field(default=5.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
-    db_connect_timeout: float = Field(default=5.0, gt=0)
-    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_timeout: float = Field(default=5.0, gt=0, le=3600)
+    """Longest one database call (pool, connect, statements, commit) may take: then 503.
+    Enforced by Agora even when the database does not answer; also the server-side bound."""
     db_echo: bool = False
 
     # --- secrets ------------------------------------------------------------
@@ -197,6 +199,10 @@ class Settings(BaseSettings):
                 if getattr(self, name) is None:
                     raise ValueError(f"AGORA_{name.upper()} is required when AGORA_ENV=production")
         return self
+
+    def for_bulk_work(self) -> "Settings":
+        """These settings for migrations and seeding, whose database calls may take long."""
+        return self.model_copy(update={"db_timeout": max(self.db_timeout, BULK_DB_TIMEOUT)})
 
     @property
     def resolved_database_url(self) -> str:

@@ -23,8 +23,8 @@ def alembic_config(settings: Settings) -> Config:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """Apply migrations up to `revision`. Blocking: call it from a thread inside a loop."""
-    command.upgrade(alembic_config(settings), revision)
+    command.upgrade(alembic_config(settings.for_bulk_work()), revision)
 
 
 def downgrade(settings: Settings, revision: str) -> None:
-    command.downgrade(alembic_config(settings), revision)
+    command.downgrade(alembic_config(settings.for_bulk_work()), revision)
