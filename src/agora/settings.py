@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     redis_timeout: float = Field(default=0.5, gt=0)
     redis_max_connections: int = Field(default=64, ge=1)
     """Per instance; a request waits up to `redis_timeout` for a free connection."""
+    redis_breaker_threshold: int = Field(default=3, ge=1)
+    """Failed Redis calls in a row after which Agora stops calling it and uses its fallbacks."""
+    redis_probe_seconds: float = Field(default=1.0, gt=0)
+    """While Redis is considered down, how often it is probed (in the background) to resume."""
 
     # --- identity -----------------------------------------------------------
     jwt_private_key: SecretStr | None = None

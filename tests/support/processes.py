@@ -64,6 +64,8 @@ class Private:
 
     process: subprocess.Popen[bytes]
     port: int
+    command: list[str]
+    log: Path
 
     def _signal_all(self, number: signal.Signals) -> None:
         # PostgreSQL's backends leave the postmaster's process group (setsid), so each of
@@ -78,6 +80,15 @@ class Private:
 
     def thaw(self) -> None:
         self._signal_all(signal.SIGCONT)
+
+    def restart(self) -> None:
+        """Stop the server and start it again, same command and port."""
+        self.stop()
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(  # noqa: S603
+                self.command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        _wait_for_port(self.port, self.process, self.log)
 
     def stop(self) -> None:
         if self.process.poll() is not None:
@@ -122,29 +133,16 @@ def private_postgres() -> Iterator[Private]:
             capture_output=True,
             user=user,
         )
+        command = [
+            str(bindir / "postgres"),
+            *("-D", str(data), "-p", str(port), "-k", str(root)),
+            *("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"),
+        ]
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603
-                [
-                    str(bindir / "postgres"),
-                    "-D",
-                    str(data),
-                    "-p",
-                    str(port),
-                    "-k",
-                    str(root),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "max_connections=100",
-                ],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                user=user,
-                start_new_session=True,
+                command, stdout=output, stderr=subprocess.STDOUT, user=user, start_new_session=True
             )
-        server = Private(process, port)
+        server = Private(process, port, command, log)
         try:
             _wait_for_port(port, process, log)
             _wait_until_accepting(bindir, port)
@@ -179,27 +177,17 @@ def private_redis() -> Iterator[Private]:
     root = Path(tempfile.mkdtemp(prefix="agora-redis-"))
     log = root / "redis.log"
     port = free_port()
+    command = [
+        binary,
+        *("--port", str(port), "--bind", "127.0.0.1"),
+        *("--save", "", "--appendonly", "no", "--dir", str(root)),
+    ]
     try:
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603
-                [
-                    binary,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(root),
-                ],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
-        server = Private(process, port)
+        server = Private(process, port, command, log)
         try:
             _wait_for_port(port, process, log)
             yield server

@@ -62,8 +62,13 @@ def subscribe(runtime: Runtime) -> None:
         if runtime.response_cache is not None:
             runtime.response_cache.purge(CATEGORIES_TAG)
 
+    async def forget_everything() -> None:
+        if runtime.response_cache is not None:  # purges from other instances may be lost
+            runtime.response_cache.clear()
+
     runtime.broadcast.subscribe(PRODUCT_CHANGED_CHANNEL, forget)
     runtime.broadcast.subscribe(CATEGORIES_CHANGED_CHANNEL, forget_categories)
+    runtime.broadcast.on_resync(forget_everything)
 
 
 def response_tags(product_id: uuid.UUID | None = None) -> dict[str, str]:

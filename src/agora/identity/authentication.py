@@ -28,6 +28,7 @@ class IdentityAuthenticator:
         self._keys: dict[str, tuple[Principal, float]] = {}
         self._touched: dict[uuid.UUID, float] = {}
         runtime.broadcast.subscribe(CHANNEL, self._forget_key)
+        runtime.broadcast.on_resync(self._forget_keys)
 
     async def identify(self, authorization: str | None, api_key: str | None) -> Principal | None:
         if authorization is not None:
@@ -61,6 +62,9 @@ class IdentityAuthenticator:
             self._touched[principal.id] = now
             await self.api_keys.touch(principal.id)
         return principal
+
+    async def _forget_keys(self) -> None:
+        self._keys.clear()  # a revocation may have been missed: look keys up again
 
     async def _forget_key(self, message: dict[str, Any]) -> None:
         revoked = uuid.UUID(message["revoked"])

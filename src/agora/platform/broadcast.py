@@ -1,27 +1,39 @@
 """Small messages to every Agora instance: revocations, cache invalidations.
 
 Handlers run in the publishing instance at once (so a single instance needs nothing else) and,
-with Redis configured, in every other instance through Redis pub/sub. Delivery across instances
-is best effort: whoever relies on it also has a slower, durable path (the database) for
-messages lost while Redis was unreachable.
+with Redis configured, in every other instance through Redis pub/sub. Redis pub/sub keeps
+nothing, so the two ways a message could be lost are each covered here:
+
+- a message this instance could not publish (Redis down, or its circuit open) is kept, in
+  order and without duplicates, and published when Redis answers again (`flush`, run by the
+  Redis breaker's recovery);
+- when this instance's subscription had to reconnect, it may have missed messages from others:
+  the `on_resync` handlers run (they drop what they cached from such messages).
+
+Whoever relies on a message also has a slower, durable path (the database, TTLs) for the rest.
 """
 
 import asyncio
 import contextlib
 import os
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from agora.platform.observability import get_logger
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Resync = Callable[[], Awaitable[None]]
 
 log = get_logger("agora.broadcast")
+
+MAX_PENDING = 10_000
+"""Unsent messages kept while Redis is down; past that the oldest go (TTLs bound the damage)."""
 
 
 class Broadcast:
@@ -29,22 +41,62 @@ class Broadcast:
         self._redis = redis
         self._prefix = prefix + "broadcast:"
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
+        self._resyncs: list[Resync] = []
         self._origin = os.urandom(8).hex()
         self._task: asyncio.Task[None] | None = None
+        self._pending: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+        self._flushing = asyncio.Lock()
         self.connected = asyncio.Event()
 
     def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel].append(handler)
+
+    def on_resync(self, handler: Resync) -> None:
+        """Run `handler` when messages from other instances may have been missed."""
+        self._resyncs.append(handler)
+
+    @property
+    def pending(self) -> int:
+        """Messages waiting for Redis to answer again."""
+        return len(self._pending)
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._deliver(channel, message)
         if self._redis is None:
             return
         payload = orjson.dumps({"origin": self._origin, "message": message})
+        if self._pending:  # keep the order: what waits goes first
+            self._keep(channel, payload)
+            await self.flush()
+            return
         try:
             await self._redis.publish(self._prefix + channel, payload)
         except (RedisError, OSError) as exc:
-            log.warning("broadcast_publish_failed", channel=channel, error=str(exc))
+            self._keep(channel, payload)
+            log.warning("broadcast_deferred", channel=channel, error=str(exc)[:200])
+
+    async def flush(self) -> None:
+        """Publish what could not be published, oldest first; stop at the first failure."""
+        if self._redis is None or not self._pending:
+            return
+        async with self._flushing:
+            sent = 0
+            while self._pending:
+                channel, payload = next(iter(self._pending))
+                try:
+                    await self._redis.publish(self._prefix + channel, payload)
+                except (RedisError, OSError):
+                    break
+                self._pending.pop((channel, payload), None)
+                sent += 1
+            if sent:
+                log.info("broadcast_flushed", sent=sent, still_pending=len(self._pending))
+
+    def _keep(self, channel: str, payload: bytes) -> None:
+        self._pending[channel, payload] = None
+        self._pending.move_to_end((channel, payload))
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)
 
     async def _deliver(self, channel: str, message: dict[str, Any]) -> None:
         for handler in self._handlers.get(channel, ()):
@@ -64,11 +116,13 @@ class Broadcast:
                 await self._task
 
     async def _listen(self, redis: Redis) -> None:
-        # A subscription waits indefinitely for messages: no socket timeout on its connection.
+        # A subscription waits indefinitely for messages: no socket timeout on its connection,
+        # and a plain connection (not the breaker's): waiting is not failing.
         kwargs = dict(redis.connection_pool.connection_kwargs, socket_timeout=None)
-        pool = ConnectionPool(connection_class=redis.connection_pool.connection_class, **kwargs)
+        pool = ConnectionPool(connection_class=Connection, **kwargs)
         listener = Redis(connection_pool=pool)
         delay = 0.5
+        subscribed_before = False
         try:
             while True:
                 try:
@@ -76,6 +130,9 @@ class Broadcast:
                     async with pubsub:
                         await pubsub.subscribe(*(self._prefix + name for name in self._handlers))
                         self.connected.set()
+                        if subscribed_before:
+                            await self._resync()
+                        subscribed_before = True
                         delay = 0.5
                         async for raw in pubsub.listen():
                             await self._receive(raw)
@@ -86,6 +143,14 @@ class Broadcast:
                     delay = min(delay * 2, 5.0)
         finally:
             await pool.disconnect()
+
+    async def _resync(self) -> None:
+        log.info("broadcast_resync")
+        for handler in self._resyncs:
+            try:
+                await handler()
+            except Exception:
+                log.exception("broadcast_resync_failed")
 
     async def _receive(self, raw: dict[str, Any]) -> None:
         if raw.get("type") != "message":

@@ -1,8 +1,10 @@
 """Cache-aside storage: in process by default, Redis when configured.
 
 A cache is an optimisation, never a dependency: every failure is logged and answered as a miss
-(reads) or ignored (writes), so the caller falls back to the database. Entries expire after a
-TTL even if an invalidation is lost.
+(reads) or ignored (writes), so the caller falls back to the database. A delete that fails is
+remembered and sent again when Redis answers (`RedisCache.flush`, run by the Redis breaker's
+recovery), so that a write made while Redis was down does not leave a stale entry behind for
+every instance; entries expire after a TTL even if that too is lost.
 """
 
 import time
@@ -54,12 +56,16 @@ class MemoryCache:
             self._entries.pop(key, None)
 
 
+MAX_UNPURGED = 50_000
+
+
 class RedisCache:
     """Shared by every instance; an unreachable Redis degrades to misses, never to errors."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix + "cache:"
+        self._unpurged: OrderedDict[str, None] = OrderedDict()
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -81,5 +87,24 @@ class RedisCache:
         try:
             await self._redis.delete(*(self._prefix + key for key in keys))
         except (RedisError, OSError) as exc:
-            # The entry may serve stale data until its TTL ends; say so loudly.
-            log.error("cache_invalidation_failed", keys=list(keys), error=str(exc)[:200])
+            for key in keys:
+                self._unpurged[key] = None
+            while len(self._unpurged) > MAX_UNPURGED:
+                self._unpurged.popitem(last=False)
+            log.warning("cache_invalidation_deferred", keys=list(keys), error=str(exc)[:200])
+            return
+        if self._unpurged:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send the deletes that failed while Redis was down."""
+        while self._unpurged:
+            batch = list(self._unpurged)[:500]
+            try:
+                await self._redis.delete(*(self._prefix + key for key in batch))
+            except (RedisError, OSError) as exc:
+                log.warning("cache_invalidation_still_deferred", error=str(exc)[:200])
+                return
+            for key in batch:
+                self._unpurged.pop(key, None)
+            log.info("cache_invalidations_sent", keys=len(batch))

@@ -1,24 +1,171 @@
-"""The Redis client, when `AGORA_REDIS_URL` is set. Agora works without one (in-process)."""
+"""The Redis client, when `AGORA_REDIS_URL` is set (Agora works without one, in process), and
+the circuit breaker that keeps a hung Redis from costing requests anything (ADR 15).
+
+Everything Agora asks of Redis (cache, rate limits, broadcasts) is optional work with an
+in-process fallback, so a Redis that stops answering must cost no more than noticing it. The
+breaker sits in the connection layer, below every user of the client (`limits` included):
+
+- each command's outcome is reported to it; after `threshold` failures in a row (timeouts,
+  refused or reset connections) it opens;
+- while open, taking a connection fails at once with `redis.exceptions.ConnectionError`, which
+  every user already treats as "Redis is down": the request takes its fallback at no cost;
+- a background task probes Redis with PING on a fresh connection every `probe_every` seconds;
+  the first answer closes the breaker and runs the `on_recovery` hooks (which resend what
+  could not be sent meanwhile: cache purges, broadcasts).
+
+No request is ever the trial call of a half-open breaker.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from agora.platform.observability import get_logger
 from agora.settings import Settings
 
+log = get_logger("agora.redis")
 
-def create_redis(settings: Settings) -> Redis | None:
-    """A pooled client with short timeouts: a slow Redis must not stall requests.
+_FAILURES = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
+
+RecoveryHook = Callable[[], Awaitable[None]]
+
+
+class RedisBreaker:
+    """Open after `threshold` consecutive failures; closed again by a background probe."""
+
+    def __init__(self, threshold: int, probe_every: float, probe_timeout: float) -> None:
+        self.threshold = threshold
+        self.probe_every = probe_every
+        self.probe_timeout = probe_timeout
+        self.failures = 0
+        self.is_open = False
+        self.connection_kwargs: dict[str, Any] = {}
+        """How the probe connects (the pool's settings, set by `create_redis`)."""
+        self._probing: asyncio.Task[None] | None = None
+        self._hooks: list[RecoveryHook] = []
+        self._closing = False
+
+    def on_recovery(self, hook: RecoveryHook) -> None:
+        """Run `hook` each time Redis answers again after the breaker opened."""
+        self._hooks.append(hook)
+
+    def check(self) -> None:
+        if self.is_open:
+            raise RedisConnectionError("Redis is not answering (circuit open)")
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        if self.is_open or self.failures < self.threshold:
+            return
+        self.is_open = True
+        log.warning(
+            "redis_circuit_opened",
+            failures=self.failures,
+            error_type=type(error).__name__,
+            probe_every_seconds=self.probe_every,
+        )
+        if not self._closing:
+            self._probing = asyncio.get_running_loop().create_task(self._probe())
+
+    async def _probe(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_every)
+            connection = Connection(**self.connection_kwargs)
+            try:
+                async with asyncio.timeout(self.probe_timeout):
+                    await connection.connect()  # type: ignore[no-untyped-call]
+                    await connection.send_command("PING")
+                    await connection.read_response()
+            except (*_FAILURES, asyncio.IncompleteReadError):
+                continue
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.disconnect(nowait=True)
+            break
+        self.is_open = False
+        self.failures = 0
+        log.info("redis_circuit_closed")
+        for hook in self._hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("redis_recovery_hook_failed")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._probing is not None:
+            self._probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probing
+
+
+class _GuardedConnection(Connection):
+    """A connection that reports to, and is refused by, its pool's breaker."""
+
+    breaker: RedisBreaker
+
+    async def connect(self) -> None:
+        self.breaker.check()
+        try:
+            await super().connect()  # type: ignore[no-untyped-call]
+        except _FAILURES as error:
+            self.breaker.failed(error)
+            raise
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = await super().read_response(*args, **kwargs)
+        except _FAILURES as error:
+            self.breaker.failed(error)
+            raise
+        self.breaker.succeeded()
+        return response
+
+
+class _GuardedPool(BlockingConnectionPool):
+    breaker: RedisBreaker
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        # Refuse before waiting for a free connection: when Redis hangs, all of them are busy.
+        self.breaker.check()
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def create_redis(settings: Settings, breaker: RedisBreaker) -> Redis | None:
+    """A pooled client with short timeouts and no retries, guarded by `breaker`.
 
     The pool blocks (up to the timeout) when every connection is busy: the default pool
     raises "Too many connections" at once, which under a burst read as Redis being down.
     """
     if not settings.redis_url:
         return None
-    pool = BlockingConnectionPool.from_url(
+    connection_class = type("GuardedConnection", (_GuardedConnection,), {"breaker": breaker})
+    pool = _GuardedPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout,
         socket_timeout=settings.redis_timeout,
         health_check_interval=30,
+        connection_class=connection_class,
     )
+    pool.breaker = breaker
+    breaker.connection_kwargs = {**pool.connection_kwargs, "health_check_interval": 0}
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+
+
+def breaker_from(settings: Settings) -> RedisBreaker:
+    return RedisBreaker(
+        threshold=settings.redis_breaker_threshold,
+        probe_every=settings.redis_probe_seconds,
+        probe_timeout=settings.redis_timeout,
+    )

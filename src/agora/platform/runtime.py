@@ -17,7 +17,7 @@ from agora.platform.db import Database
 from agora.platform.http.response_cache import ResponseCache
 from agora.platform.pagination import CursorCodec
 from agora.platform.ratelimit import RateLimiter, RatePolicy
-from agora.platform.redis import create_redis
+from agora.platform.redis import RedisBreaker, breaker_from, create_redis
 from agora.platform.secrets import load_or_create_secret
 from agora.platform.security.passwords import PasswordHasher
 from agora.platform.security.revocation import RevocationList
@@ -37,6 +37,7 @@ class Runtime:
     settings: Settings
     database: Database
     redis: Redis | None
+    redis_breaker: RedisBreaker
     broadcast: Broadcast
     limiter: RateLimiter
     rate_policy: RatePolicy
@@ -52,14 +53,24 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> "Runtime":
-        redis = create_redis(settings)
+        breaker = breaker_from(settings)
+        redis = create_redis(settings, breaker)
         revocations = RevocationList(settings.access_token_ttl_seconds)
         secret = _secret(settings)
+        broadcast = Broadcast(redis, settings.redis_prefix)
+        cache: Cache = MemoryCache()
+        if redis is not None:
+            shared = RedisCache(redis, settings.redis_prefix)
+            # What could not reach Redis while it was down goes out once it answers again.
+            breaker.on_recovery(shared.flush)
+            breaker.on_recovery(broadcast.flush)
+            cache = shared
         return cls(
             settings=settings,
             database=Database(settings),
             redis=redis,
-            broadcast=Broadcast(redis, settings.redis_prefix),
+            redis_breaker=breaker,
+            broadcast=broadcast,
             limiter=RateLimiter(
                 redis, settings.redis_prefix, sync_interval=settings.rate_limit_sync_ms / 1000
             ),
@@ -78,7 +89,7 @@ class Runtime:
                 parallelism=settings.password_hash_parallelism,
             ),
             cursor_codec=CursorCodec(secret),
-            cache=RedisCache(redis, settings.redis_prefix) if redis is not None else MemoryCache(),
+            cache=cache,
             storage=create_storage(settings, secret),
             clock=SystemClock(),
             response_cache=(
@@ -94,6 +105,7 @@ class Runtime:
             await self.redis.ping()
 
     async def close(self) -> None:
+        await self.redis_breaker.close()
         await self.limiter.close()
         await self.broadcast.close()
         if self.redis is not None:
