@@ -97,9 +97,10 @@ class Settings(BaseSettings):
     """Every /auth/* call, per client IP."""
     rate_limit_login: str = "5/minute"
     """Login attempts per client IP and, separately, per account."""
-    rate_limit_sync_ms: int = Field(default=100, ge=0)
-    """With Redis: how often an instance exchanges request counts with the others (0: on every
-    request). Sign-in and /auth limits are always checked in Redis on every attempt."""
+    rate_limit_lease: float = Field(default=0.05, gt=0, le=1)
+    """With Redis: the share of a caller's limit an instance leases at a time and spends without
+    asking Redis again (instances together never pass the limit; one may refuse up to this
+    share early while another holds unspent budget). Sign-in limits lease one at a time."""
 
     # --- files --------------------------------------------------------------
     storage: Literal["local", "s3"] = "local"

@@ -72,7 +72,7 @@ class Runtime:
             redis_breaker=breaker,
             broadcast=broadcast,
             limiter=RateLimiter(
-                redis, settings.redis_prefix, sync_interval=settings.rate_limit_sync_ms / 1000
+                redis, settings.redis_prefix, lease_fraction=settings.rate_limit_lease
             ),
             rate_policy=RatePolicy.from_settings(settings),
             revocations=revocations,
