@@ -46,13 +46,30 @@ async def _agora(
             editor = await make_caller(app, client, "editor")
             customer = await make_caller(app, client, "customer")
             product = await make_product(client, editor, admin=admin, stock=100)
-            yield client, {"customer": customer, "product": product}
+            key = await client.post(
+                "/api/v1/api-keys",
+                json={"name": "frozen", "scopes": ["orders:read"]},
+                headers=admin.headers,
+            )
+            api_key = {"X-API-Key": key.json()["data"]["key"]}
+            yield client, {"customer": customer, "product": product, "api_key": api_key}
 
 
-def _requests(client: httpx.AsyncClient, customer: Caller, product: dict[str, Any]) -> list[Any]:
-    """Forty requests that each need the database (reads, writes, sign-in, readiness)."""
+def _requests(
+    client: httpx.AsyncClient, customer: Caller, product: dict[str, Any], api_key: dict[str, str]
+) -> list[Any]:
+    """Sixty requests that each need the database: reads, writes, sign-in, a keyed write (the
+    key is claimed before the route runs) and an API key looked up before routing."""
     calls: list[Any] = []
     for n in range(10):
+        calls.append(
+            client.post(
+                "/api/v1/orders",
+                json=order_body((product["id"], 1)),
+                headers={**customer.headers, "Idempotency-Key": f"frozen-{n}"},
+            )
+        )
+        calls.append(client.get("/api/v1/orders", headers=api_key))
         calls.append(client.get("/api/v1/orders", headers=customer.headers))
         calls.append(
             client.post(
@@ -86,9 +103,8 @@ async def test_a_frozen_postgresql_answers_503_within_the_bound_then_recovers(
             assert (await client.get(cached)).status_code == 200  # now in the response cache
             postgres.freeze()
             try:
-                results = await asyncio.gather(
-                    *(_timed(call) for call in _requests(client, customer, product))
-                )
+                calls = _requests(client, customer, product, given["api_key"])
+                results = await asyncio.gather(*(_timed(call) for call in calls))
                 ready, ready_took = await _timed(client.get("/ready"))
                 health = await client.get("/health")
                 still_cached = await client.get(cached)

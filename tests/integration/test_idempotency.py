@@ -97,6 +97,8 @@ async def test_business_failures_are_replayed(
     )
     second = await _post(client, customer, body, "order-5")
     assert second.status_code == 422 and second.headers["idempotent-replayed"] == "true"
+    replayed = assert_error(second, 422, "insufficient_stock")  # traceId is this answer's
+    assert replayed["message"] == first.json()["message"]
 
 
 async def test_twenty_parallel_requests_with_one_key_make_one_order(

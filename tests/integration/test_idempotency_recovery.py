@@ -28,10 +28,10 @@ from agora.platform.idempotency import (
     Superseded,
 )
 from agora.settings import Settings
-from tests.support.auth import Caller
+from tests.support.auth import Caller, make_caller
 from tests.support.catalog import make_product
 from tests.support.instances import instances
-from tests.support.orders import order_body, place
+from tests.support.orders import order_body, pay, place
 from tests.support.server import serving
 
 LOCK_SECONDS = 1
@@ -191,3 +191,63 @@ async def test_a_server_error_before_any_point_forgets_the_key(app: FastAPI) -> 
     await store.abandon(claimed.attempt)
     fresh = await store.claim(owner, "k", "other body")  # a new request may use the key
     assert isinstance(fresh, Claimed) and fresh.attempt.number == 1
+
+
+async def test_a_retried_payment_whose_outcome_is_unknown_is_never_charged_twice(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The charge went through but its answer was lost; the retry cannot reach the provider.
+    The payment must stay open (not "failed", which would let a later retry pay anew)."""
+    changes = {
+        "payment_timeout_seconds": 0.2,
+        "payment_attempts": 1,
+        "idempotency_lock_seconds": LOCK_SECONDS,
+    }
+    async with instances(make_settings, 1, **changes) as [(app, client)]:
+        editor = await make_caller(app, client, "editor")
+        admin = await make_caller(app, client, "admin")
+        customer = await make_caller(app, client)
+        product = await make_product(client, editor, admin=admin, stock=5)
+        order = (await place(client, customer, (product["id"], 1))).json()["data"]
+        provider = app.state.payment_provider
+        headers = {**customer.headers, "Idempotency-Key": "lost-answer"}
+        body = {"orderId": order["id"], "paymentMethod": "pm_card_flaky"}
+
+        lost = await client.post("/api/v1/payments", json=body, headers=headers)
+        assert lost.status_code == 503 and lost.json()["errors"][0]["code"] == (
+            "payment_outcome_unknown"
+        )
+        provider.outage = True
+        unreachable = await client.post("/api/v1/payments", json=body, headers=headers)
+        assert unreachable.status_code == 503
+        assert unreachable.json()["errors"][0]["code"] == "payment_outcome_unknown"
+        provider.outage = False
+        settled = await client.post("/api/v1/payments", json=body, headers=headers)
+        assert settled.status_code == 201, settled.text
+        assert settled.json()["data"]["status"] == "succeeded"
+        assert provider.charge_count() == 1
+        of_order = select(func.count()).where(Payment.order_id == uuid.UUID(order["id"]))
+        assert await _count(app, of_order) == 1
+
+
+async def test_a_payment_finished_twice_is_recorded_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    editor: Caller,
+    admin: Caller,
+    customer: Caller,
+) -> None:
+    """Two finishers of one charge (the settle job and a retried request) reduced to their two
+    calls: the second finds the payment recorded and answers with it, refunding nothing."""
+    from agora.payments.models import Refund
+    from agora.payments.provider import Charge
+
+    product = await make_product(client, editor, admin=admin, stock=5)
+    order = (await place(client, customer, (product["id"], 1))).json()["data"]
+    paid = (await pay(client, customer, order["id"])).json()["data"]
+    service = app.state.payments
+    charge = Charge("ch_again", succeeded=True)
+    again = await service._record(uuid.UUID(paid["id"]), charge)
+    assert again.status == "succeeded" and again.refunded_cents == 0
+    refunds = select(func.count()).where(Refund.payment_id == uuid.UUID(paid["id"]))
+    assert await _count(app, refunds) == 0

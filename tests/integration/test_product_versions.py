@@ -38,13 +38,13 @@ async def test_v2_writes_take_a_price_object(client: httpx.AsyncClient, editor: 
         json={**body, "sku": "V2-SKU-2", "price": {"amount": "24.505", "currency": "USD"}},
         headers=editor.headers,
     )
-    assert_error(too_precise, 400, "invalid_amount")
+    assert_error(too_precise, 400, "invalid_format")  # no currency has three decimals
     yen_cents = await client.post(
         "/api/v2/products",
         json={**body, "sku": "V2-SKU-3", "price": {"amount": "5.5", "currency": "JPY"}},
         headers=editor.headers,
     )
-    assert_error(yen_cents, 400, "invalid_amount")
+    assert_error(yen_cents, 422, "invalid_amount")  # a rule of the currency
     v1_body = await client.post(
         "/api/v2/products", json={**body, "priceCents": 1}, headers=editor.headers
     )

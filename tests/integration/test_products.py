@@ -221,9 +221,13 @@ async def test_json_patch(client: httpx.AsyncClient, editor: Caller) -> None:
     assert_error(await patch([{"op": "replace", "path": "/id", "value": "x"}]), 422, "patch_failed")
     assert_error(await patch([{"op": "explode", "path": "/name"}]), 400, "malformed_patch")
     assert_error(await patch({"op": "replace"}), 400, "malformed_patch")
-    assert_error(
-        await patch([{"op": "replace", "path": "/priceCents", "value": -5}]), 400, "out_of_range"
-    )
+    assert_error(await patch([{"from": "", "op": {}, "path": ""}]), 400, "malformed_patch")
+    stray = [{"op": "replace", "path": "/name", "amount": "x", "value": "y"}]
+    assert_error(await patch(stray), 400, "malformed_patch")  # unknown members are refused
+    # Valid operations that make an invalid product: 422 (RFC 5789), naming each field.
+    invalid = await patch([{"op": "replace", "path": "/priceCents", "value": -5}])
+    body = assert_error(invalid, 422, "out_of_range")
+    assert body["errors"][0]["field"] == "priceCents"
 
 
 async def test_lost_update_two_editors(
@@ -291,4 +295,5 @@ async def test_delete(
 
 async def test_unknown_product_and_bad_ids(client: httpx.AsyncClient) -> None:
     assert_error(await client.get(f"{PRODUCTS}/{uuid.uuid4()}"), 404, "product_not_found")
-    assert_error(await client.get(f"{PRODUCTS}/not-a-uuid"), 400)
+    # Ids are UUIDs: nothing can be found at any other id (as Stripe answers: 404).
+    assert_error(await client.get(f"{PRODUCTS}/not-a-uuid"), 404)

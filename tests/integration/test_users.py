@@ -54,7 +54,7 @@ async def test_a_user_sees_themselves_but_not_others(
     )
     assert hidden.json()["message"] == missing.json()["message"]  # indistinguishable
     assert (await client.get(f"{USERS}/{other.id}", headers=admin.headers)).status_code == 200
-    assert_error(await client.get(f"{USERS}/not-a-uuid", headers=admin.headers), 400)
+    assert_error(await client.get(f"{USERS}/not-a-uuid", headers=admin.headers), 404)
 
 
 async def test_role_cannot_be_mass_assigned(client: httpx.AsyncClient, customer: Caller) -> None:

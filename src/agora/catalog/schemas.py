@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from agora.catalog.domain import (
     MAX_PRICE_CENTS,
@@ -13,8 +13,8 @@ from agora.catalog.domain import (
     format_amount,
     parse_amount,
 )
-from agora.platform.errors import FieldError, ValidationFailed
-from agora.platform.schemas import ApiInput, ApiModel
+from agora.platform.errors import RuleViolation
+from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Integer
 
 Currency = Literal[
     "AUD", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "INR", "JPY", "KRW", "NOK", "NZD", "PLN",
@@ -55,7 +55,7 @@ class ProductRecord(BaseModel):
 
 class _ProductFields(ApiInput):
     sku: Sku
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=VISIBLE)
     description: str = Field(default="", max_length=5000)
     status: Status = Status.DRAFT
     category_id: uuid.UUID | None = None
@@ -70,7 +70,7 @@ class _ProductFields(ApiInput):
 class ProductWrite(_ProductFields):
     """v1 body of `POST` (and of `PUT`, where `status` is required: see `ProductReplace`)."""
 
-    price_cents: StrictInt = Field(ge=0, le=MAX_PRICE_CENTS)
+    price_cents: Integer = Field(ge=0, le=MAX_PRICE_CENTS)
     currency: Currency = "USD"
 
 
@@ -82,7 +82,12 @@ class ProductReplace(ProductWrite):
 
 
 class PriceIn(ApiInput):
-    amount: str = Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,4})?$", examples=["19.99"])
+    amount: str = Field(
+        pattern=r"^[0-9]{1,8}(\.[0-9]{1,2})?$",
+        examples=["19.99"],
+        description="Decimal string in major units: up to 8 digits, and as many decimals as "
+        "the currency has minor units (2, or none for JPY and KRW).",
+    )
     currency: Currency
 
 
@@ -92,20 +97,15 @@ class ProductWriteV2(_ProductFields):
     price: PriceIn
 
     def to_v1(self) -> ProductWrite:
-        currency = self.price.currency
+        """The v1 write; 422 when the amount has more decimals than the currency allows."""
         try:
-            cents = parse_amount(self.price.amount, currency)
+            cents = parse_amount(self.price.amount, self.price.currency)
         except ValueError as error:
-            raise ValidationFailed(
-                errors=[FieldError("price.amount", "invalid_amount", str(error))]
+            raise RuleViolation(
+                f"The amount does not fit the currency: {error}.",
+                code="invalid_amount",
+                field="price.amount",
             ) from None
-        if cents > MAX_PRICE_CENTS:
-            highest = format_amount(MAX_PRICE_CENTS, currency)
-            raise ValidationFailed(
-                errors=[
-                    FieldError("price.amount", "out_of_range", f"At most {highest} {currency}.")
-                ]
-            )
         data = self.model_dump(exclude={"price"})
         return ProductWrite(**data, price_cents=cents, currency=self.price.currency)
 
@@ -178,7 +178,7 @@ def editable_v2(record: ProductRecord) -> dict[str, Any]:
 
 
 class CategoryCreate(ApiInput):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=VISIBLE)
     slug: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=100)
     description: str = Field(default="", max_length=1000)
 
@@ -199,7 +199,7 @@ class InventoryRead(ApiModel):
 
 
 class InventoryUpdate(ApiInput):
-    quantity: StrictInt = Field(ge=0, le=MAX_STOCK)
+    quantity: Integer = Field(ge=0, le=MAX_STOCK)
 
 
 class ImageRead(ApiModel):

@@ -21,7 +21,7 @@ from agora.identity.schemas import (
     UserUpdate,
 )
 from agora.identity.service import ApiKeyService, AuthService, SignIn, UserService
-from agora.platform.envelope import Envelope, Page
+from agora.platform.envelope import Envelope, page_of
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
@@ -158,7 +158,7 @@ async def update_me(
 @router.get(
     "/users",
     tags=["users"],
-    response_model=Page[UserRead],
+    response_model=page_of(UserRead),
     dependencies=[authorize("admin", scope="users:read")],
 )
 async def list_users(request: Request, query: UsersQuery, users: Users) -> Response:
@@ -166,7 +166,7 @@ async def list_users(request: Request, query: UsersQuery, users: Users) -> Respo
     return page_response(request, await users.list(query), UserRead, query)
 
 
-@router.get("/users/{user_id}", tags=["users"], response_model=Envelope[UserRead])
+@router.get("/users/{user_id:uuid}", tags=["users"], response_model=Envelope[UserRead])
 async def get_user(
     user_id: uuid.UUID,
     request: Request,
@@ -177,7 +177,7 @@ async def get_user(
     return _user(request, await users.get(user_id, viewer=principal))
 
 
-@router.patch("/users/{user_id}", tags=["users"], response_model=Envelope[UserRead])
+@router.patch("/users/{user_id:uuid}", tags=["users"], response_model=Envelope[UserRead])
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, request: Request, user: CurrentUser, users: Users
 ) -> Response:
@@ -190,7 +190,7 @@ async def update_user(
     return _user(request, await users.update(user_id, body, actor=user, expected_version=version))
 
 
-@router.delete("/users/{user_id}", status_code=204, tags=["users"])
+@router.delete("/users/{user_id:uuid}", status_code=204, tags=["users"])
 async def delete_user(
     user_id: uuid.UUID, user: Annotated[Principal, Admin], users: Users
 ) -> Response:
@@ -218,13 +218,15 @@ async def create_api_key(
     return response
 
 
-@router.get("/api-keys", tags=["api keys"], response_model=Page[ApiKeyRead], dependencies=[Admin])
+@router.get(
+    "/api-keys", tags=["api keys"], response_model=page_of(ApiKeyRead), dependencies=[Admin]
+)
 async def list_api_keys(request: Request, query: ApiKeysQuery, keys: ApiKeys) -> Response:
     """All API keys (admin), without their secrets."""
     return page_response(request, await keys.list(query), ApiKeyRead, query)
 
 
-@router.delete("/api-keys/{key_id}", status_code=204, tags=["api keys"], dependencies=[Admin])
+@router.delete("/api-keys/{key_id:uuid}", status_code=204, tags=["api keys"], dependencies=[Admin])
 async def revoke_api_key(key_id: uuid.UUID, keys: ApiKeys) -> Response:
     """Revoke a key; every instance stops accepting it at once."""
     await keys.revoke(key_id)

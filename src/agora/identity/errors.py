@@ -8,6 +8,11 @@ class EmailTaken(Conflict):
     default_message = "An account with this email already exists."
 
 
+class UndeliverableEmail(RuleViolation):
+    code = "undeliverable_email"
+    default_message = "This address is on a reserved domain that receives no mail."
+
+
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
     default_message = "Invalid email or password."

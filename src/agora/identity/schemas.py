@@ -3,19 +3,19 @@ except the two answers whose purpose is to hand one over once (`TokenRead`, `Api
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import MISSING, AwareDatetime, EmailStr, Field
+from pydantic import MISSING, Field
 
-from agora.identity.domain import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, Role
-from agora.platform.schemas import ApiInput, ApiModel
+from agora.identity.domain import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, SCOPES, Role
+from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Email, Timestamp
 
 Password = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
-Name = Field(min_length=1, max_length=100)
+Name = Field(min_length=1, max_length=100, pattern=VISIBLE)
 
 
 class UserRegister(ApiInput):
-    email: EmailStr = Field(max_length=254)
+    email: Email
     password: str = Password
     name: str = Name
 
@@ -40,8 +40,8 @@ class UserSummary(ApiModel):
 class UserSelfUpdate(ApiInput):
     """`PATCH /users/me` (merge patch): changing email or password needs `currentPassword`."""
 
-    email: EmailStr | MISSING = Field(default=MISSING, max_length=254)
-    name: str | MISSING = Field(default=MISSING, min_length=1, max_length=100)
+    email: Email | MISSING = MISSING
+    name: str | MISSING = Field(default=MISSING, min_length=1, max_length=100, pattern=VISIBLE)
     password: str | MISSING = Field(
         default=MISSING, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
     )
@@ -51,8 +51,8 @@ class UserSelfUpdate(ApiInput):
 class UserUpdate(ApiInput):
     """`PATCH /users/{id}` (merge patch): only an admin may change `role`."""
 
-    email: EmailStr | MISSING = Field(default=MISSING, max_length=254)
-    name: str | MISSING = Field(default=MISSING, min_length=1, max_length=100)
+    email: Email | MISSING = MISSING
+    name: str | MISSING = Field(default=MISSING, min_length=1, max_length=100, pattern=VISIBLE)
     role: Role | MISSING = MISSING
 
 
@@ -73,10 +73,14 @@ class TokenRead(ApiModel):
     expires_in: int
 
 
+# Documented as an enum; an unknown scope is refused by the service as `unknown_scope`.
+Scope = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
+
+
 class ApiKeyCreate(ApiInput):
     name: str = Name
-    scopes: list[str] = Field(min_length=1, max_length=20)
-    expires_at: AwareDatetime | None = Field(
+    scopes: list[Scope] = Field(min_length=1, max_length=20)
+    expires_at: Timestamp | None = Field(
         default=None, description="ISO 8601 with an offset, e.g. 2027-01-01T00:00:00Z."
     )
 

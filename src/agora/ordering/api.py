@@ -3,15 +3,20 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Request, Response
 
 from agora.ordering.commands import ChangeOrderStatus, PlaceOrder
 from agora.ordering.ports import Refunds
 from agora.ordering.queries import ORDERS, OrderReads
 from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
-from agora.platform.envelope import Envelope, Page
+from agora.platform.envelope import Envelope, page_of
 from agora.platform.idempotency import IdempotencyAttempt
-from agora.platform.querying import CollectionQuery, collection_query, parse_expand
+from agora.platform.querying import (
+    CollectionQuery,
+    collection_query,
+    expand_parameter,
+    parse_expand,
+)
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
 from agora.platform.security import CurrentUser, Principal, authorize
@@ -67,7 +72,7 @@ async def create_order(
     return _order(request, order, status_code=201, headers={"Location": url})
 
 
-@router.get("", response_model=Page[OrderRead])
+@router.get("", response_model=page_of(OrderRead))
 async def list_orders(
     request: Request, query: OrdersQuery, viewer: OrderViewer, reads: Reads
 ) -> Response:
@@ -75,20 +80,20 @@ async def list_orders(
     return page_response(request, await reads.page(viewer, query), OrderRead, query)
 
 
-@router.get("/{order_id}", response_model=Envelope[OrderRead])
+@router.get("/{order_id:uuid}", response_model=Envelope[OrderRead])
 async def get_order(
     order_id: uuid.UUID,
     request: Request,
     viewer: OrderViewer,
     reads: Reads,
-    expand: Annotated[str | None, Query(description="user, items.product")] = None,
+    expand: Annotated[str | None, expand_parameter(ORDERS.expand)] = None,
 ) -> Response:
     """One order (its owner or an admin; anyone else gets 404)."""
     wanted = parse_expand(expand, ORDERS.expand)
     return _order(request, await reads.get(viewer, order_id, wanted))
 
 
-@router.patch("/{order_id}", response_model=Envelope[OrderRead])
+@router.patch("/{order_id:uuid}", response_model=Envelope[OrderRead])
 async def change_order_status(
     order_id: uuid.UUID,
     body: OrderStatusChange,

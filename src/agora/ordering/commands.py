@@ -29,7 +29,7 @@ from agora.ordering.ports import Refunds
 from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderCreate
 from agora.platform import events
-from agora.platform.errors import Conflict, FieldError, PreconditionFailed, ValidationFailed
+from agora.platform.errors import Conflict, FieldError, PreconditionFailed, RuleViolation
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.runtime import Runtime
@@ -57,8 +57,10 @@ class PlaceOrder:
         lines = merge_lines((line.product_id, line.quantity) for line in data.items)
         position = {line.product_id: index for index, line in reversed(list(enumerate(data.items)))}
         too_many = [pid for pid, quantity in lines if quantity > MAX_QUANTITY]
-        if too_many:
-            raise ValidationFailed(
+        if too_many:  # each line within the limit, together over it: a rule of the order (422)
+            raise RuleViolation(
+                "Too many of one product in one order.",
+                code="too_many_of_one_product",
                 errors=[
                     FieldError(
                         f"items[{position[pid]}].quantity",
@@ -66,7 +68,7 @@ class PlaceOrder:
                         f"At most {MAX_QUANTITY} of one product per order.",
                     )
                     for pid in too_many
-                ]
+                ],
             )
         now = self.runtime.clock.now()
         order_id = new_id()

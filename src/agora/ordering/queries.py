@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime
-
 from agora.catalog.schemas import ProductRead
 from agora.catalog.service import ProductService
 from agora.identity.service import UserService
@@ -20,7 +18,7 @@ from agora.ordering.schemas import OrderItemRead, OrderRead
 from agora.platform.pagination import PageResult, SortField
 from agora.platform.querying import CollectionQuery, CollectionSpec, Filter
 from agora.platform.runtime import Runtime
-from agora.platform.schemas import api_fields
+from agora.platform.schemas import Timestamp, api_fields
 from agora.platform.security import Principal
 
 ORDERS = CollectionSpec(
@@ -34,7 +32,7 @@ ORDERS = CollectionSpec(
         ),
         Filter(
             "createdAfter",
-            AwareDatetime,
+            Timestamp,
             lambda value: Order.created_at > value,
             "Orders placed after this moment (ISO 8601 with an offset).",
         ),

@@ -4,28 +4,28 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import MISSING, Field, StrictInt, StringConstraints
+from pydantic import MISSING, Field, StringConstraints
 
 from agora.catalog.schemas import ProductRead
 from agora.identity.schemas import UserSummary
 from agora.ordering.domain import MAX_QUANTITY, OrderStatus
-from agora.platform.schemas import ApiInput, ApiModel
+from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Integer
 
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
 class Address(ApiInput):
-    name: str = Field(min_length=1, max_length=100)
-    line1: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=100, pattern=VISIBLE)
+    line1: str = Field(min_length=1, max_length=200, pattern=VISIBLE)
     line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100, pattern=VISIBLE)
+    postal_code: str = Field(min_length=1, max_length=20, pattern=VISIBLE)
     country: Country = Field(description="ISO 3166-1 alpha-2, e.g. NO.")
 
 
 class OrderLineIn(ApiInput):
     product_id: uuid.UUID
-    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY)
+    quantity: Integer = Field(ge=1, le=MAX_QUANTITY)
 
 
 class OrderCreate(ApiInput):

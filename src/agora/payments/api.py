@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Response
 from agora.payments.schemas import PaymentCreate, PaymentRead, RefundCreate, RefundRead
 from agora.payments.service import PaymentService
 from agora.platform.envelope import Envelope
-from agora.platform.idempotency import IdempotencyAttempt, RequiredIdempotencyKey
+from agora.platform.idempotency import REQUIRED_KEY, IdempotencyAttempt, RequiredIdempotencyKey
 from agora.platform.responses import json_response, location
 from agora.platform.routing import api_router
 from agora.platform.security import CurrentUser, Principal, authorize
@@ -24,7 +24,9 @@ Payments = Annotated[PaymentService, Depends(payment_service)]
 router = api_router(prefix="/api/v1", tags=["payments"])
 
 
-@router.post("/payments", status_code=201, response_model=Envelope[PaymentRead])
+@router.post(
+    "/payments", status_code=201, response_model=Envelope[PaymentRead], openapi_extra=REQUIRED_KEY
+)
 async def create_payment(
     body: PaymentCreate,
     request: Request,
@@ -42,7 +44,7 @@ async def create_payment(
     )
 
 
-@router.get("/payments/{payment_id}", response_model=Envelope[PaymentRead])
+@router.get("/payments/{payment_id:uuid}", response_model=Envelope[PaymentRead])
 async def get_payment(
     payment_id: uuid.UUID,
     request: Request,

@@ -28,7 +28,8 @@ log = get_logger("agora.payments.gateway")
 
 
 class ProviderUnreachable(Exception):
-    """Every attempt failed to get an answer; `timed_out` if the last one ran out of time."""
+    """Every attempt failed to get an answer; `timed_out` if any ran out of time (it may then
+    have been carried out)."""
 
     def __init__(self, timed_out: bool) -> None:
         super().__init__("the payment provider did not answer")
@@ -75,14 +76,19 @@ class PaymentGateway:
                 retry=retry_if_exception_type((ProviderError, TimeoutError)),
                 reraise=True,
             )
+            timed_out = False  # any attempt: an unanswered call may have been carried out
             try:
                 async for attempt in retrying:
                     with attempt:
-                        async with asyncio.timeout(self.timeout):
-                            return await call()
+                        try:
+                            async with asyncio.timeout(self.timeout):
+                                return await call()
+                        except TimeoutError:
+                            timed_out = True
+                            raise
             except (ProviderError, TimeoutError) as error:
                 log.warning("payment_provider_failed", error=str(error) or type(error).__name__)
-                raise ProviderUnreachable(timed_out=isinstance(error, TimeoutError)) from error
+                raise ProviderUnreachable(timed_out=timed_out) from error
             raise AssertionError("unreachable")  # pragma: no cover
 
         return await self.breakers.call(BREAKER, "payment provider", with_retries)

@@ -2,14 +2,16 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Field
 
-from agora.platform.schemas import ApiInput, ApiModel
+from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Integer
 
 
 class PaymentCreate(ApiInput):
     order_id: uuid.UUID
-    payment_method: str = Field(min_length=1, max_length=64, examples=["pm_card_visa"])
+    payment_method: str = Field(
+        min_length=1, max_length=64, pattern=VISIBLE, examples=["pm_card_visa"]
+    )
 
 
 class PaymentRead(ApiModel):
@@ -23,9 +25,13 @@ class PaymentRead(ApiModel):
     created_at: datetime
 
 
+MAX_REFUND_CENTS = 10**16
+"""More than any order can total (1,000 lines of 1,000 at the highest price)."""
+
+
 class RefundCreate(ApiInput):
     payment_id: uuid.UUID
-    amount_cents: StrictInt = Field(ge=1)
+    amount_cents: Integer = Field(ge=1, le=MAX_REFUND_CENTS)
     reason: str = Field(default="requested", max_length=64)
 
 

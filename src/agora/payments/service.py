@@ -94,7 +94,7 @@ class PaymentService:
                 await uow.commit()
             except IntegrityError:
                 raise PaymentInProgress(field="orderId") from None
-        return await self._charge(payment)
+        return await self._charge(payment, first=True)
 
     async def _resume(self, payment_id: uuid.UUID) -> Payment | None:
         """Carry on with the payment an interrupted attempt recorded; None to start anew."""
@@ -107,17 +107,21 @@ class PaymentService:
         if refunded:
             raise _cancelled_while_paying()
         if payment.status == "processing":
-            return await self._charge(payment)
+            return await self._charge(payment, first=False)
         if payment.status == "failed":
             if payment.failure_code == "provider_unavailable":
-                return None  # that attempt answered 503 and charged nothing: pay anew
+                return None  # it never reached the provider (see `_charge`): pay anew
             raise PaymentDeclined(
                 f"The payment was declined ({payment.failure_code}); the order is still unpaid.",
                 field="paymentMethod",
             )
         return payment
 
-    async def _charge(self, payment: Payment) -> Payment:
+    async def _charge(self, payment: Payment, *, first: bool) -> Payment:
+        """Ask the provider to charge `payment` (with its id as the provider's key) and record
+        the answer. Only a `first` call that surely never reached the provider may mark the
+        payment failed: after an earlier call, or a timeout, it may have been charged, and it
+        stays `processing` for `settle` (or a retry with the same Idempotency-Key) to finish."""
         try:
             charge = await self.gateway.charge(
                 amount_cents=payment.amount_cents,
@@ -125,19 +129,19 @@ class PaymentService:
                 payment_method=payment.payment_method,
                 idempotency_key=str(payment.id),
             )
-        except DependencyUnavailable:
-            await self._fail(payment.id, "provider_unavailable")  # the breaker sent nothing
-            raise
-        except ProviderUnreachable as error:
-            if error.timed_out:
+        except (DependencyUnavailable, ProviderUnreachable) as error:
+            sent = not first or (isinstance(error, ProviderUnreachable) and error.timed_out)
+            if sent:
                 # Charged or not, nobody knows yet: `settle` asks again with the same key.
                 raise DependencyUnavailable(
-                    "The payment provider did not answer in time. The payment will be settled "
-                    "shortly; do not pay this order again.",
+                    "The outcome of this payment is not known yet (the payment provider did not "
+                    "answer). It will be settled shortly; do not pay this order again.",
                     headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
                     code="payment_outcome_unknown",
                 ) from None
             await self._fail(payment.id, "provider_unavailable")
+            if isinstance(error, DependencyUnavailable):
+                raise  # the breaker is open: its own 503 says for how long
             raise DependencyUnavailable(
                 "The payment provider is unavailable; nothing was charged. Try again shortly.",
                 headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
@@ -161,6 +165,9 @@ class PaymentService:
             payment = await payments.lock(payment_id)
             if payment is None:  # pragma: no cover - created above
                 raise PaymentNotFound()
+            if payment.status != "processing":
+                # Recorded meanwhile (by `settle`, or a retry of the request): answer with it.
+                return _already_recorded(payment)
             payment.status = "succeeded"
             payment.provider_reference = charge.reference
             events.record(
@@ -197,6 +204,8 @@ class PaymentService:
             payment = await PaymentRepository(uow.session).lock(payment_id)
             if payment is None:  # pragma: no cover - created above
                 raise PaymentNotFound()
+            if payment.status != "processing":
+                return payment  # recorded meanwhile: the first outcome stands
             payment.status = "failed"
             payment.failure_code = code
             payment.provider_reference = reference
@@ -343,6 +352,15 @@ class PaymentService:
             settled += 1
         await self.execute_refunds(open_refunds, on_failure="retry")
         return settled + len(open_refunds)
+
+
+def _already_recorded(payment: Payment) -> Payment:
+    if payment.status == "failed":
+        raise PaymentDeclined(
+            f"The payment was declined ({payment.failure_code}); the order is still unpaid.",
+            field="paymentMethod",
+        )
+    return payment
 
 
 def _cancelled_while_paying() -> OrderNotPayable:

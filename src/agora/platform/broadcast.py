@@ -22,10 +22,10 @@ from typing import Any
 
 import orjson
 from redis.asyncio import ConnectionPool, Redis
-from redis.asyncio.connection import Connection
 from redis.exceptions import RedisError
 
 from agora.platform.observability import get_logger
+from agora.platform.redis import unguarded
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 Resync = Callable[[], Awaitable[None]]
@@ -82,12 +82,15 @@ class Broadcast:
         async with self._flushing:
             sent = 0
             while self._pending:
-                channel, payload = next(iter(self._pending))
+                # Taken out before sending: the same message kept again meanwhile (a later
+                # write) is then a new entry, sent after this one, not dropped with it.
+                (channel, payload), _ = self._pending.popitem(last=False)
                 try:
                     await self._redis.publish(self._prefix + channel, payload)
                 except (RedisError, OSError):
+                    self._pending[channel, payload] = None
+                    self._pending.move_to_end((channel, payload), last=False)
                     break
-                self._pending.pop((channel, payload), None)
                 sent += 1
             if sent:
                 log.info("broadcast_flushed", sent=sent, still_pending=len(self._pending))
@@ -119,7 +122,7 @@ class Broadcast:
         # A subscription waits indefinitely for messages: no socket timeout on its connection,
         # and a plain connection (not the breaker's): waiting is not failing.
         kwargs = dict(redis.connection_pool.connection_kwargs, socket_timeout=None)
-        pool = ConnectionPool(connection_class=Connection, **kwargs)
+        pool = ConnectionPool(connection_class=unguarded(redis), **kwargs)
         listener = Redis(connection_pool=pool)
         delay = 0.5
         subscribed_before = False

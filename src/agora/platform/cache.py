@@ -3,10 +3,12 @@
 A cache is an optimisation, never a dependency: every failure is logged and answered as a miss
 (reads) or ignored (writes), so the caller falls back to the database. A delete that fails is
 remembered and sent again when Redis answers (`RedisCache.flush`, run by the Redis breaker's
-recovery), so that a write made while Redis was down does not leave a stale entry behind for
-every instance; entries expire after a TTL even if that too is lost.
+recovery), and until it is sent every read here is a miss. Other instances may read such an
+entry until then (one probe interval after Redis answers again). The deletes owed are kept in
+memory: if this process stops before Redis answers, the entries' TTL is what remains.
 """
 
+import asyncio
 import time
 from collections import OrderedDict
 from typing import Protocol
@@ -66,8 +68,11 @@ class RedisCache:
         self._redis = redis
         self._prefix = prefix + "cache:"
         self._unpurged: OrderedDict[str, None] = OrderedDict()
+        self._flushing = asyncio.Lock()
 
     async def get(self, key: str) -> bytes | None:
+        if self._unpurged:
+            return None  # deletes are still owed to Redis: what it holds may be stale
         try:
             value = await self._redis.get(self._prefix + key)
         except (RedisError, OSError) as exc:
@@ -97,14 +102,17 @@ class RedisCache:
             await self.flush()
 
     async def flush(self) -> None:
-        """Send the deletes that failed while Redis was down."""
-        while self._unpurged:
-            batch = list(self._unpurged)[:500]
-            try:
-                await self._redis.delete(*(self._prefix + key for key in batch))
-            except (RedisError, OSError) as exc:
-                log.warning("cache_invalidation_still_deferred", error=str(exc)[:200])
-                return
-            for key in batch:
-                self._unpurged.pop(key, None)
-            log.info("cache_invalidations_sent", keys=len(batch))
+        """Send the deletes that failed while Redis was down (one flush at a time)."""
+        if self._flushing.locked():
+            return  # the running flush sends them
+        async with self._flushing:
+            while self._unpurged:
+                batch = list(self._unpurged)[:500]
+                try:
+                    await self._redis.delete(*(self._prefix + key for key in batch))
+                except (RedisError, OSError) as exc:
+                    log.warning("cache_invalidation_still_deferred", error=str(exc)[:200])
+                    return
+                for key in batch:
+                    self._unpurged.pop(key, None)
+                log.info("cache_invalidations_sent", keys=len(batch))

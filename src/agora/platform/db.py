@@ -419,6 +419,7 @@ class UnitOfWork:
 
     def __init__(self, scope: AbstractAsyncContextManager[AsyncSession]) -> None:
         self._scope = scope
+        self._committed = False
 
     async def __aenter__(self) -> Self:
         self.session = await self._scope.__aenter__()
@@ -431,10 +432,19 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> bool | None:
         # Closing the session rolls back whatever was not committed.
-        return await self._scope.__aexit__(exc_type, exc, tb)
+        try:
+            return await self._scope.__aexit__(exc_type, exc, tb)
+        except DependencyUnavailable:
+            if self._committed and exc_type is None:
+                # The work is committed; only returning the connection ran out of time (it is
+                # dropped in the background). Answering 503 would invite doing it twice.
+                log.warning("database_release_timed_out_after_commit")
+                return None
+            raise
 
     async def commit(self) -> None:
         await self.session.commit()
+        self._committed = True
 
     async def rollback(self) -> None:
         await self.session.rollback()

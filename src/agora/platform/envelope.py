@@ -1,8 +1,9 @@
 """The success and error envelopes of SPEC.md section 1."""
 
+from functools import cache
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import MISSING, BaseModel, Field, create_model
 
 from agora.platform.schemas import ApiModel
 
@@ -51,3 +52,29 @@ class ErrorEnvelope(ApiModel):
     status_code: int
     errors: list[ErrorDetail]
     trace_id: str = Field(description="Equals the X-Request-ID response header.")
+
+
+@cache
+def sparse(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` as the items of a page carry it: `id` always, every other field unless the
+    request's `?fields=` leaves it out. For the OpenAPI document (pages serialize `model`)."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == "id":
+            fields[name] = (info.annotation, Field(description=info.description))
+        else:
+            fields[name] = (
+                info.annotation | MISSING,
+                Field(default=MISSING, description=info.description),
+            )
+    return create_model(
+        f"{model.__name__}Fields",
+        __base__=ApiModel,
+        __doc__=f"{model.__name__} in a page: fields not asked for with `fields` are left out.",
+        **fields,
+    )
+
+
+def page_of(model: type[BaseModel]) -> Any:
+    """The documented response of a collection of `model` (`response_model=page_of(X)`)."""
+    return Page[sparse(model)]  # type: ignore[misc]

@@ -302,18 +302,32 @@ _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _allowed_methods(request: Request, exc: HTTPException) -> list[str]:
-    """Every method some route serves at this path (the router stops at the first route)."""
+    """Every method some route serves at this path (the router stops at the first route).
+
+    A route counts only if the path's values fit its parameters: `/users/me` is not
+    `/users/{id}` (an id is a UUID), so DELETE, which only the latter has, is not allowed there.
+    """
     methods: set[str] = set()
     path = request.scope["path"]
     for route in iter_route_contexts(request.app.router.routes):
         pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(path):
+        match = pattern.match(path) if pattern is not None else None
+        if match is not None and _parameters_fit(route, match.groupdict()):
             methods |= route.methods or set()
     if not methods:
         methods = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
     if "GET" in methods:
         methods.add("HEAD")  # HeadAsGetMiddleware serves HEAD wherever GET is served
     return sorted(methods, key=lambda m: (*_METHOD_ORDER, m).index(m))
+
+
+def _parameters_fit(route: Any, values: dict[str, str]) -> bool:
+    dependant = getattr(route, "dependant", None)
+    for field in getattr(dependant, "path_params", ()):
+        _, errors = field.validate(values.get(field.alias), loc=("path", field.alias))
+        if errors:
+            return False
+    return True
 
 
 def _phrase_code(status_code: int) -> str:
@@ -348,7 +362,7 @@ async def _handle_dependency_down(request: Request, exc: Exception) -> Response:
     return error_response(unavailable("database", retry_after))
 
 
-# PostgreSQL's query_canceled: the statement ran past AGORA_DB_STATEMENT_TIMEOUT_MS.
+# PostgreSQL's query_canceled: the statement ran past its statement_timeout (AGORA_DB_TIMEOUT).
 _QUERY_CANCELED = "57014"
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Request, Response
 from sqlalchemy import select
 
-from agora.platform.envelope import Page
+from agora.platform.envelope import page_of
 from agora.platform.events import EventRecord
 from agora.platform.pagination import SortField
 from agora.platform.querying import CollectionQuery, CollectionSpec, Filter, collection_query
@@ -47,7 +47,7 @@ EventsQuery = Annotated[CollectionQuery, collection_query(EVENTS)]
 router = api_router(prefix="/api/v1", tags=["events"])
 
 
-@router.get("/events", response_model=Page[EventRead])
+@router.get("/events", response_model=page_of(EventRead))
 async def list_events(
     request: Request,
     query: EventsQuery,

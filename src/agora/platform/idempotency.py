@@ -6,8 +6,9 @@ The design is Stripe's (atomic phases and recovery points), ADR 14:
   a row `in_progress`, locked by attempt number N. A repeat while it is locked is a 409.
 - A use case that changes state records a **recovery point** (`Attempt.reach`) in the same
   transaction as its effect, fenced by the attempt number: the effect and the point commit
-  together or not at all. A use case with several phases (a payment: record it, charge the
-  provider, record the outcome) records a point per phase.
+  together or not at all. A use case with several phases records its point in the first phase
+  that changes state (a payment: when it is recorded, before the provider is called); a retry
+  resumes the later phases from the state that phase left (the payment's status).
 - When the request finishes, its answer is stored (`completed`) and replayed to every repeat
   with the same body. Answers that did no work (400, 401, 403, 429) release the key; so do server
   errors before any recovery point. A server error after one unlocks the key instead.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import JSON, Index, LargeBinary, String, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,7 +155,9 @@ class IdempotencyStore:
         self.ttl = ttl
         self.lock_timeout = lock_timeout
 
-    async def claim(self, owner: str, key: str, fingerprint: str) -> Claim:
+    async def claim(self, owner: str, key: str, fingerprint: str, *also: str) -> Claim:
+        """Claim `key` for a request identified by `fingerprint` (a row stored with one of
+        `also`, older ways to fingerprint the same request, matches too)."""
         now = self.clock.now()
         for _ in range(2):  # a second pass after losing an insert race
             async with self.database.unit_of_work() as uow:
@@ -168,7 +171,7 @@ class IdempotencyStore:
                     await uow.session.flush()
                     row = None
                 if row is not None:
-                    if row.fingerprint != fingerprint:
+                    if row.fingerprint != fingerprint and row.fingerprint not in also:
                         return Mismatch()
                     if row.state == COMPLETED:
                         return Replay(
@@ -244,29 +247,67 @@ class IdempotencyStore:
             IdempotencyKey.id == attempt.key_id, IdempotencyKey.attempt == attempt.number
         )
 
-    async def purge_expired(self) -> int:
-        """Delete keys past their retention (a periodic job)."""
-        async with self.database.unit_of_work() as uow:
-            result: Any = await uow.session.execute(
-                delete(IdempotencyKey).where(IdempotencyKey.expires_at <= self.clock.now())
-            )
-            await uow.commit()
-        return int(result.rowcount or 0)
+    async def purge_expired(self, batch: int = 1000) -> int:
+        """Delete keys past their retention (a periodic job), a batch per transaction, so that
+        each stays well within the database deadline however many expired."""
+        now, purged = self.clock.now(), 0
+        while True:
+            expired = select(IdempotencyKey.id).where(IdempotencyKey.expires_at <= now).limit(batch)
+            async with self.database.unit_of_work() as uow:
+                result: Any = await uow.session.execute(
+                    delete(IdempotencyKey).where(IdempotencyKey.id.in_(expired.scalar_subquery()))
+                )
+                await uow.commit()
+            purged += int(result.rowcount or 0)
+            if (result.rowcount or 0) < batch:
+                return purged
 
 
 IDEMPOTENCY_STATE = "idempotency"
 """Where the middleware leaves the request's `Attempt` in the ASGI scope's state."""
 
 
-async def current_attempt(request: Request) -> Attempt:
-    """The request's attempt under its Idempotency-Key (`NO_KEY` without one)."""
+KEY_DESCRIPTION = (
+    "Makes a retry safe: a repeat with the same key and body gets the first answer "
+    "(`Idempotent-Replayed: true`) instead of doing it again. 1 to 255 printable ASCII "
+    "characters, kept 24 hours, per caller."
+)
+KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
+
+REQUIRED_KEY = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": KEY_DESCRIPTION,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
+        }
+    ]
+}
+"""`openapi_extra` of a route that depends on `RequiredIdempotencyKey` (which reads the key
+itself, so that its absence is a precise `idempotency_key_required`)."""
+
+
+def _attempt_of(request: Request) -> Attempt:
     attempt: Attempt = request.scope.get("state", {}).get(IDEMPOTENCY_STATE, NO_KEY)
     return attempt
 
 
+async def current_attempt(
+    request: Request,
+    _: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description=KEY_DESCRIPTION, pattern=KEY_PATTERN),
+    ] = None,
+) -> Attempt:
+    """The request's attempt under its Idempotency-Key (`NO_KEY` without one)."""
+    return _attempt_of(request)
+
+
 async def required_attempt(request: Request) -> Attempt:
     """For routes where a repeat could do harm twice (payments): the key is mandatory."""
-    attempt = await current_attempt(request)
+    attempt = _attempt_of(request)
     if attempt.key_id is None:
         raise BadRequest(
             "This request needs an Idempotency-Key header (1 to 255 characters).",

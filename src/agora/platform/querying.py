@@ -7,6 +7,7 @@ result is a typed `CollectionQuery`. Anything not in the whitelist is a 400 nami
 
 import hashlib
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -108,8 +109,7 @@ def parse_sort(
             )
             continue
         if name in seen:
-            errors.append(FieldError("sort", "duplicate_sort_field", f"{name!r} appears twice."))
-            continue
+            continue  # named twice: the first direction given counts
         seen.add(name)
         orders.append(SortOrder(sort_field, descending=part.startswith("-")))
     if orders and spec.tiebreaker.name not in seen:
@@ -134,6 +134,14 @@ def parse_names(
             )
         )
     return frozenset(names)
+
+
+def expand_parameter(allowed: frozenset[str]) -> Any:
+    """`Query(...)` of a single resource's `?expand=`, documented like a collection's."""
+    return Query(
+        description=f"Related resources to embed: {', '.join(sorted(allowed))}.",
+        json_schema_extra={"pattern": _list_pattern(sorted(allowed))},
+    )
 
 
 def parse_expand(value: str | None, allowed: frozenset[str]) -> frozenset[str]:
@@ -218,6 +226,7 @@ def collection_query(spec: CollectionSpec) -> Any:
     fieldset and the pagination parameters appear (typed and described) in OpenAPI.
     """
     sortable = ", ".join(item.name for item in spec.sorts)
+    sort_names = [item.name for item in (*spec.sorts, spec.tiebreaker)]
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
         _query_param(
@@ -251,7 +260,8 @@ def collection_query(spec: CollectionSpec) -> Any:
             str,
             Query(
                 description=f"Comma-separated, `-` for descending; one of: {sortable}. "
-                f"Default `{spec.default_sort}`."
+                f"Default `{spec.default_sort}`.",
+                json_schema_extra={"pattern": _list_pattern(sort_names, signed=True)},
             ),
         ),
         _query_param(
@@ -259,7 +269,8 @@ def collection_query(spec: CollectionSpec) -> Any:
             str,
             Query(
                 description="Sparse fieldset, comma-separated; `id` is always included. "
-                f"One of: {', '.join(sorted(spec.fields))}."
+                f"One of: {', '.join(sorted(spec.fields))}.",
+                json_schema_extra={"pattern": _list_pattern(sorted(spec.fields))},
             ),
         ),
     ]
@@ -268,7 +279,10 @@ def collection_query(spec: CollectionSpec) -> Any:
             _query_param(
                 "expand",
                 str,
-                Query(description=f"Related resources to embed: {', '.join(sorted(spec.expand))}."),
+                Query(
+                    description=f"Related resources to embed: {', '.join(sorted(spec.expand))}.",
+                    json_schema_extra={"pattern": _list_pattern(sorted(spec.expand))},
+                ),
             )
         )
     filter_params = {f"filter_{index}": item for index, item in enumerate(spec.filters)}
@@ -302,6 +316,13 @@ def collection_query(spec: CollectionSpec) -> Any:
         parameters, return_annotation=CollectionQuery
     )
     return Depends(dependency)
+
+
+def _list_pattern(names: list[str], *, signed: bool = False) -> str:
+    """The documented shape of a comma-separated list of `names` (validated by the parsers
+    above, which name what is wrong more precisely than a pattern could)."""
+    one = ("-?" if signed else "") + "(" + "|".join(re.escape(name) for name in names) + ")"
+    return f"^{one}(,{one})*$"
 
 
 def _query_param(name: str, kind: Any, query: Any) -> inspect.Parameter:

@@ -76,6 +76,7 @@ class RateDecision:
 
 
 _Key = tuple[str, int, int]  # (limits' key for the caller, amount, period in seconds)
+_SWEEP_EVERY = 10_000  # hits between sweeps of windows and leases idle for two periods
 
 
 @dataclass(slots=True)
@@ -94,8 +95,6 @@ def _slide(period: int, now: float, number: int) -> tuple[float, float]:
 class Windows:
     """Sliding-window counters of one process. One event loop, so no locks; windows idle for
     two periods are swept."""
-
-    _SWEEP_EVERY = 10_000
 
     def __init__(self) -> None:
         self._windows: dict[_Key, _Window] = {}
@@ -120,7 +119,7 @@ class Windows:
             window.current += 1
             weighted += 1
         self._hits += 1
-        if self._hits % self._SWEEP_EVERY == 0:
+        if self._hits % _SWEEP_EVERY == 0:
             self._sweep(now)
         return RateDecision(
             allowed,
@@ -128,9 +127,6 @@ class Windows:
             max(0, item.amount - math.floor(weighted)),
             max(0 if allowed else 1, math.ceil(left)),
         )
-
-    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        self._windows.pop(_key(item, identifiers), None)
 
     def _sweep(self, now: float) -> None:
         stale = [key for key, w in self._windows.items() if w.number < now // key[2] - 1]
@@ -165,6 +161,9 @@ class Leases:
     ) -> RateDecision:
         key = _key(item, identifiers)
         size = 1 if exact else max(1, math.ceil(item.amount * self._fraction))
+        self._hits += 1
+        if self._hits % _SWEEP_EVERY == 0:
+            self._sweep(time.time())
         while True:
             now = time.time()
             lease = self._lease(key, now)
@@ -173,6 +172,7 @@ class Leases:
                 return self._decision(item, lease, now, allowed=True)
             if now < lease.full_until:
                 return self._decision(item, lease, now, allowed=False)
+            number = lease.number
             if exact:
                 granted = await self._take(key, lease, size, now)
             else:
@@ -181,12 +181,11 @@ class Leases:
                     lease.leasing = asyncio.ensure_future(self._take(key, lease, size, now))
                     lease.leasing.add_done_callback(functools.partial(_done, lease))
                 granted = await asyncio.shield(lease.leasing)
+            if lease.number != number:
+                continue  # the window rolled while Redis answered: ask about the new one
             if not granted:
                 return self._decision(item, lease, now, allowed=False)
             # Granted: spend it on the next turn (other waiters may have spent it: lease again).
-
-    def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        self._leases.pop(_key(item, identifiers), None)
 
     def _lease(self, key: _Key, now: float) -> _Lease:
         number = int(now // key[2])
@@ -197,9 +196,6 @@ class Leases:
             unspent = lease.budget if lease.number == number - 1 else 0
             lease.number, lease.budget, lease.unspent_before = number, 0, unspent
             lease.current, lease.previous, lease.full_until = 0, lease.current, 0.0
-        self._hits += 1
-        if self._hits % Windows._SWEEP_EVERY == 0:
-            self._sweep(now)
         return lease
 
     async def _take(self, key: _Key, lease: _Lease, size: int, now: float) -> int:
@@ -207,7 +203,7 @@ class Leases:
         amount, period = key[1], key[2]
         number = lease.number
         _, share = _slide(period, now, number)
-        give_back, lease.unspent_before = lease.unspent_before, 0
+        give_back = lease.unspent_before
         granted, current, previous = await self._script(
             keys=[self._name(key, number), self._name(key, number - 1)],
             args=[amount, size, share, 2 * period + 1, give_back],
@@ -218,6 +214,7 @@ class Leases:
             if lease.number == number + 1:
                 lease.unspent_before += granted
             return granted
+        lease.unspent_before -= give_back  # given back (only now: a failed call gave nothing)
         lease.budget += granted
         lease.current, lease.previous = int(current), int(previous)
         if granted < size:
@@ -291,15 +288,6 @@ class RateLimiter:
             self._shared_failing = False
             log.info("rate_limit_shared_again")
         return decision
-
-    async def reset(self, item: RateLimitItem, *identifiers: str) -> None:
-        """Forget the count here (a successful sign-in clears its failures, say)."""
-        self._windows.clear(item, *identifiers)
-        if self._leases is not None:
-            self._leases.clear(item, *identifiers)
-
-    async def close(self) -> None:
-        """Nothing to send: leases are counted in Redis when taken."""
 
     def _failing(self, exc: Exception) -> None:
         if not self._shared_failing:

@@ -3,7 +3,7 @@ the circuit breaker that keeps a hung Redis from costing requests anything (ADR 
 
 Everything Agora asks of Redis (cache, rate limits, broadcasts) is optional work with an
 in-process fallback, so a Redis that stops answering must cost no more than noticing it. The
-breaker sits in the connection layer, below every user of the client (`limits` included):
+breaker sits in the connection layer, below every user of the client:
 
 - each command's outcome is reported to it; after `threshold` failures in a row (timeouts,
   refused or reset connections) it opens;
@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import AbstractConnection, Connection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -45,8 +45,9 @@ class RedisBreaker:
         self.probe_timeout = probe_timeout
         self.failures = 0
         self.is_open = False
+        self.connection_class: type[AbstractConnection] = Connection
         self.connection_kwargs: dict[str, Any] = {}
-        """How the probe connects (the pool's settings, set by `create_redis`)."""
+        """How the probe connects: the pool's class and settings, without the guard."""
         self._probing: asyncio.Task[None] | None = None
         self._hooks: list[RecoveryHook] = []
         self._closing = False
@@ -73,13 +74,13 @@ class RedisBreaker:
             error_type=type(error).__name__,
             probe_every_seconds=self.probe_every,
         )
-        if not self._closing:
+        if not self._closing and (self._probing is None or self._probing.done()):
             self._probing = asyncio.get_running_loop().create_task(self._probe())
 
     async def _probe(self) -> None:
         while True:
             await asyncio.sleep(self.probe_every)
-            connection = Connection(**self.connection_kwargs)
+            connection = self.connection_class(**self.connection_kwargs)
             try:
                 async with asyncio.timeout(self.probe_timeout):
                     await connection.connect()  # type: ignore[no-untyped-call]
@@ -108,22 +109,24 @@ class RedisBreaker:
                 await self._probing
 
 
-class _GuardedConnection(Connection):
-    """A connection that reports to, and is refused by, its pool's breaker."""
+class _Guard:
+    """Mixed into the connection class the URL chose (plain, TLS or Unix socket): it reports to,
+    and is refused by, its pool's breaker."""
 
     breaker: RedisBreaker
+    unguarded: type[AbstractConnection]
 
     async def connect(self) -> None:
         self.breaker.check()
         try:
-            await super().connect()  # type: ignore[no-untyped-call]
+            await super().connect()  # type: ignore[misc]
         except _FAILURES as error:
             self.breaker.failed(error)
             raise
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            response = await super().read_response(*args, **kwargs)
+            response = await super().read_response(*args, **kwargs)  # type: ignore[misc]
         except _FAILURES as error:
             self.breaker.failed(error)
             raise
@@ -148,19 +151,31 @@ def create_redis(settings: Settings, breaker: RedisBreaker) -> Redis | None:
     """
     if not settings.redis_url:
         return None
-    connection_class = type("GuardedConnection", (_GuardedConnection,), {"breaker": breaker})
-    pool = _GuardedPool.from_url(
-        settings.redis_url,
+    options: dict[str, Any] = dict(parse_url(settings.redis_url))  # TLS, Unix socket...
+    plain: type[AbstractConnection] = options.pop("connection_class", Connection)
+    guarded = type(
+        f"Guarded{plain.__name__}", (_Guard, plain), {"breaker": breaker, "unguarded": plain}
+    )
+    pool = _GuardedPool(
+        connection_class=guarded,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_timeout,
         socket_connect_timeout=settings.redis_timeout,
         socket_timeout=settings.redis_timeout,
         health_check_interval=30,
-        connection_class=connection_class,
+        **options,
     )
     pool.breaker = breaker
+    breaker.connection_class = plain
     breaker.connection_kwargs = {**pool.connection_kwargs, "health_check_interval": 0}
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+
+
+def unguarded(redis: Redis) -> type[AbstractConnection]:
+    """The connection class of `redis`'s pool without the breaker (for a subscription, which
+    waits for messages indefinitely: waiting is not failing)."""
+    connection_class: type[AbstractConnection] = redis.connection_pool.connection_class
+    return getattr(connection_class, "unguarded", connection_class)
 
 
 def breaker_from(settings: Settings) -> RedisBreaker:

@@ -106,7 +106,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.redis_breaker.close()
-        await self.limiter.close()
         await self.broadcast.close()
         if self.redis is not None:
             await self.redis.aclose()

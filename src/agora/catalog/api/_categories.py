@@ -8,7 +8,7 @@ from agora.catalog.api._deps import Categories
 from agora.catalog.cache import CATEGORIES_TAG
 from agora.catalog.queries import CATEGORIES
 from agora.catalog.schemas import CategoryCreate, CategoryRead
-from agora.platform.envelope import Envelope, Page
+from agora.platform.envelope import Envelope, page_of
 from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import json_response, location, page_response
@@ -20,7 +20,7 @@ CategoriesQuery = Annotated[CollectionQuery, collection_query(CATEGORIES)]
 router = api_router(prefix="/api/v1/categories", tags=["categories"])
 
 
-@router.get("", response_model=Page[CategoryRead])
+@router.get("", response_model=page_of(CategoryRead))
 async def list_categories(
     request: Request, query: CategoriesQuery, viewer: OptionalPrincipal, categories: Categories
 ) -> Response:
@@ -52,7 +52,7 @@ async def create_category(
     )
 
 
-@router.get("/{category_id}", response_model=Envelope[CategoryRead])
+@router.get("/{category_id:uuid}", response_model=Envelope[CategoryRead])
 async def get_category(
     category_id: uuid.UUID, request: Request, viewer: OptionalPrincipal, categories: Categories
 ) -> Response:

@@ -32,6 +32,7 @@ _UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary"}},
+                    "additionalProperties": False,
                 }
             },
             "application/json": {"schema": ImageAttach.model_json_schema(by_alias=True)},
@@ -57,7 +58,7 @@ async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
 
 
 @router.post(
-    "/products/{product_id}/images",
+    "/products/{product_id:uuid}/images",
     status_code=201,
     response_model=Envelope[ImageRead],
     openapi_extra=_UPLOAD_BODY,
@@ -100,7 +101,7 @@ async def add_product_image(
     )
 
 
-@router.get("/products/{product_id}/images", response_model=Envelope[list[ImageRead]])
+@router.get("/products/{product_id:uuid}/images", response_model=Envelope[list[ImageRead]])
 async def list_product_images(
     product_id: uuid.UUID, request: Request, viewer: OptionalPrincipal, images: Images
 ) -> Response:
@@ -110,7 +111,9 @@ async def list_product_images(
 
 
 @router.get(
-    "/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}}
+    "/images/{image_id:uuid}",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}}},
 )
 async def get_image(image_id: uuid.UUID, viewer: OptionalPrincipal, images: Images) -> Response:
     """The image file, with its real content type; cached for a year (names never change)."""

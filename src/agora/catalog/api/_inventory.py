@@ -16,7 +16,7 @@ def _level(request: Request, level: StockLevel) -> Response:
     return json_response(request, Envelope(data=InventoryRead.model_validate(level)))
 
 
-@router.get("/{product_id}", response_model=Envelope[InventoryRead])
+@router.get("/{product_id:uuid}", response_model=Envelope[InventoryRead])
 async def get_inventory(
     product_id: uuid.UUID, request: Request, _: StockReader, inventory: Inventory
 ) -> Response:
@@ -24,7 +24,7 @@ async def get_inventory(
     return _level(request, await inventory.get(product_id))
 
 
-@router.put("/{product_id}", response_model=Envelope[InventoryRead])
+@router.put("/{product_id:uuid}", response_model=Envelope[InventoryRead])
 async def set_inventory(
     product_id: uuid.UUID,
     body: InventoryUpdate,

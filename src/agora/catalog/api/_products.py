@@ -25,9 +25,9 @@ from agora.catalog.schemas import (
     ProductWriteV2,
 )
 from agora.catalog.service._products import PatchKind
-from agora.platform.envelope import Envelope, Page
+from agora.platform.envelope import Envelope, page_of
 from agora.platform.idempotency import IdempotencyAttempt
-from agora.platform.patching import JSON_PATCH, MERGE_PATCH
+from agora.platform.patching import JSON_PATCH, MERGE_PATCH, json_patch_schema, merge_patch_schema
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import (
     if_match_version,
@@ -60,34 +60,26 @@ class _Version:
 
 
 def _models(read: type[BaseModel]) -> tuple[Any, Any]:
-    """`Envelope[read]` and `Page[read]`, for a model known only at run time."""
-    return Envelope[read], Page[read]  # type: ignore[valid-type]
+    """`Envelope[read]` and the documented page of `read`, for a model known at run time."""
+    return Envelope[read], page_of(read)  # type: ignore[valid-type]
 
 
-_PATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            MERGE_PATCH: {"schema": {"type": "object"}},
-            "application/json": {"schema": {"type": "object"}},
-            JSON_PATCH: {
-                "schema": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["op", "path"],
-                        "properties": {
-                            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
-                            "path": {"type": "string"},
-                            "from": {"type": "string"},
-                            "value": {},
-                        },
-                    },
-                }
-            },
-        },
+def _patch_body(replace: type[BaseModel]) -> dict[str, Any]:
+    merge = {
+        **merge_patch_schema(replace),
+        "description": "JSON Merge Patch (RFC 7386): the fields given change; `null` resets a "
+        "field to its default.",
     }
-}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                MERGE_PATCH: {"schema": merge},
+                "application/json": {"schema": merge},
+                JSON_PATCH: {"schema": json_patch_schema(replace)},
+            },
+        }
+    }
 
 
 def product_router(number: int) -> APIRouter:
@@ -146,7 +138,7 @@ def product_router(number: int) -> APIRouter:
             include=sparse_include(version.read, query.fields, many=True),
         )
 
-    @router.get("/{product_id}", response_model=one_model, name=f"get_product{suffix}")
+    @router.get("/{product_id:uuid}", response_model=one_model, name=f"get_product{suffix}")
     async def get_product(product_id: uuid.UUID, request: Request) -> Response:
         """One product."""
         # The hottest route takes its viewer and service from the request rather than as
@@ -171,7 +163,7 @@ def product_router(number: int) -> APIRouter:
         path = f"{prefix}/{record.id}"
         return one(request, record, {"Location": location(request, path)}, status_code=201)
 
-    @router.put("/{product_id}", response_model=one_model, name=f"replace_product{suffix}")
+    @router.put("/{product_id:uuid}", response_model=one_model, name=f"replace_product{suffix}")
     async def replace_product(
         product_id: uuid.UUID,
         body: ReplaceBody,
@@ -187,10 +179,10 @@ def product_router(number: int) -> APIRouter:
         return one(request, record, {})
 
     @router.patch(
-        "/{product_id}",
+        "/{product_id:uuid}",
         response_model=one_model,
         name=f"patch_product{suffix}",
-        openapi_extra=_PATCH_BODY,
+        openapi_extra=_patch_body(version.replace),
     )
     async def patch_product(
         product_id: uuid.UUID,
@@ -209,7 +201,7 @@ def product_router(number: int) -> APIRouter:
         )
         return one(request, record, {})
 
-    @router.delete("/{product_id}", status_code=204, name=f"delete_product{suffix}")
+    @router.delete("/{product_id:uuid}", status_code=204, name=f"delete_product{suffix}")
     async def delete_product(
         product_id: uuid.UUID, request: Request, admin: Admin, products: Products
     ) -> Response:

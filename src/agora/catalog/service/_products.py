@@ -34,12 +34,13 @@ from agora.platform.errors import (
     Conflict,
     Forbidden,
     PreconditionFailed,
+    ValidationFailed,
     translate_validation_errors,
 )
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.pagination import PageResult
-from agora.platform.patching import json_patch, merge_patch
+from agora.platform.patching import PatchFailed, json_patch, merge_patch
 from agora.platform.querying import CollectionQuery
 from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
@@ -183,8 +184,19 @@ class ProductService:
         if current is None:
             raise ProductNotFound()
         view = editable_v2(current) if api_version == 2 else editable_v1(current)
-        patched = json_patch(view, document) if kind == "json" else merge_patch(view, document)
-        data = _validate(patched, api_version)
+        if kind == "json":
+            # The operations were valid; what they made is not a valid product (RFC 5789: 422).
+            try:
+                data = _validate(json_patch(view, document), api_version)
+            except ValidationFailed as invalid:
+                raise PatchFailed(
+                    "The patched product is not valid; see errors for each field.",
+                    errors=invalid.errors,
+                    code="patch_result_invalid",
+                ) from None
+        else:
+            # A merge patch names the fields it sets: a wrong one is a wrong request (400).
+            data = _validate(merge_patch(view, document), api_version)
         if expected_version is not None and expected_version != current.version:
             raise PreconditionFailed(field="If-Match")
         try:

@@ -10,6 +10,7 @@ from agora.identity.errors import (
     EmailTaken,
     LastAdmin,
     RoleChangeForbidden,
+    UndeliverableEmail,
     UserNotFound,
     WrongCurrentPassword,
 )
@@ -22,6 +23,7 @@ from agora.platform.observability import get_logger
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
 from agora.platform.runtime import Runtime
+from agora.platform.schemas import reserved_domain
 from agora.platform.security import Principal
 
 log = get_logger("agora.identity")
@@ -42,6 +44,8 @@ class UserService:
 
     async def _create(self, email: str, password: str, name: str, role: Role) -> User:
         email = normalize_email(email)
+        if reserved_domain(email):
+            raise UndeliverableEmail(field="email")
         check_password(password, email=email, name=name)
         async with self.database.session() as session:
             if await UserRepository(session).email_taken(email):
@@ -195,6 +199,8 @@ async def _apply_profile(
 ) -> None:
     if email is not MISSING:
         normalized = normalize_email(email)
+        if reserved_domain(normalized):
+            raise UndeliverableEmail(field="email")
         if normalized != user.email:
             if await users.email_taken(normalized, other_than=user.id):
                 raise EmailTaken(field="email")

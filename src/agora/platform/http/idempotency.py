@@ -10,13 +10,22 @@ Two requests are the same when path, query and body are; a JSON body is compared
 JSON (keys sorted), so the same document with its keys in another order is the same request.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import re
+from collections.abc import Awaitable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.platform.errors import BadRequest, Conflict, RuleViolation, send_error
+from agora.platform.errors import (
+    BadRequest,
+    Conflict,
+    RuleViolation,
+    current_trace_id,
+    send_error,
+)
 from agora.platform.idempotency import (
     IDEMPOTENCY_STATE,
     Attempt,
@@ -26,6 +35,9 @@ from agora.platform.idempotency import (
     Mismatch,
     Replay,
 )
+from agora.platform.observability import get_logger
+
+log = get_logger("agora.idempotency")
 
 _KEY = re.compile(rb"[\x20-\x7e]{1,255}")
 _KEEP_HEADERS = frozenset({b"content-type", b"location", b"etag"})
@@ -65,8 +77,9 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         owner = _owner(scope)
         key = raw_key.decode("ascii")
-        fingerprint = _fingerprint(scope, body)
-        claim = await self.store.claim(owner, key, fingerprint)
+        fingerprint = _fingerprint(scope, _canonical(scope, body))
+        # Keys claimed before fingerprints were canonical hold the hash of the raw body.
+        claim = await self.store.claim(owner, key, fingerprint, _fingerprint(scope, body))
         if isinstance(claim, Replay):
             await _replay(send, claim)
             return
@@ -128,12 +141,22 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, capture)
         except BaseException:
-            await self.store.abandon(attempt)
+            # Shielded: a cancelled request (a client gone, a server stopping) still lets go.
+            await _settle(asyncio.shield(self.store.abandon(attempt)))
             raise
         if status in _RELEASE_STATUSES or status >= 500:
-            await self.store.abandon(attempt)
+            await _settle(self.store.abandon(attempt))
         else:
-            await self.store.complete(attempt, status, headers, b"".join(chunks))
+            await _settle(self.store.complete(attempt, status, headers, b"".join(chunks)))
+
+
+async def _settle(bookkeeping: Awaitable[None]) -> None:
+    """Store or release the key after the answer went out. If the database fails now, the
+    answer stands and the key stays locked until its lock expires (then a retry resumes)."""
+    try:
+        await bookkeeping
+    except Exception as exc:
+        log.warning("idempotency_key_not_settled", error_type=type(exc).__name__)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -161,7 +184,7 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(scope["path"].encode())
     digest.update(b"\0" + scope.get("query_string", b"") + b"\0")
-    digest.update(_canonical(scope, body))
+    digest.update(body)
     return digest.hexdigest()
 
 
@@ -179,7 +202,14 @@ def _canonical(scope: Scope, body: bytes) -> bytes:
 
 async def _replay(send: Send, replay: Replay) -> None:
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in replay.headers]
-    headers.append((b"content-length", str(len(replay.body)).encode()))
+    body = replay.body
+    if replay.status >= 400:
+        # An error envelope's traceId is the X-Request-ID of the answer it is in: this one.
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+            envelope = orjson.loads(body)
+            if isinstance(envelope, dict) and "traceId" in envelope:
+                body = orjson.dumps({**envelope, "traceId": current_trace_id()})
+    headers.append((b"content-length", str(len(body)).encode()))
     headers.append(_REPLAYED)
     await send({"type": "http.response.start", "status": replay.status, "headers": headers})
-    await send({"type": "http.response.body", "body": replay.body})
+    await send({"type": "http.response.body", "body": body})

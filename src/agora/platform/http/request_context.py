@@ -136,6 +136,16 @@ class RequestContextMiddleware:
                 await send_error(send_with_ids, refusal)
             else:
                 await self.app(scope, receive, send_with_ids)
+        except AgoraError as error:
+            # Raised by a layer outside FastAPI's error handling (the database is down while
+            # an API key or an Idempotency-Key is looked up, say): its own envelope, as inside.
+            if error.status_code >= 500:
+                self.errors.warning("request_failed", code=error.error_code, error=error.message)
+            if finished:
+                return  # the answer went out; what failed after it is logged above
+            if started:
+                raise
+            await send_error(send_with_ids, error, head_only=scope["method"] == "HEAD")
         except Exception:
             self.errors.exception("unhandled_error", method=scope["method"], path=scope["path"])
             if finished:
