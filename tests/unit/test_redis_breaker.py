@@ -1,5 +1,7 @@
 """The Redis circuit breaker's rules, and that it guards whatever connection the URL asks for."""
 
+import asyncio
+
 import pytest
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -39,5 +41,50 @@ async def test_it_opens_after_failures_in_a_row_and_refuses_at_once() -> None:
         assert breaker.is_open
         with pytest.raises(RedisConnectionError):
             breaker.check()
+    finally:
+        await breaker.close()
+
+
+class _Answering:
+    """A connection to a Redis that answers PING."""
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    async def connect(self) -> None:
+        pass
+
+    async def send_command(self, *_: object) -> None:
+        pass
+
+    async def read_response(self) -> bytes:
+        return b"PONG"
+
+    async def disconnect(self, nowait: bool = False) -> None:
+        pass
+
+
+async def test_failures_during_recovery_open_it_again_and_the_probe_goes_on() -> None:
+    breaker = RedisBreaker(threshold=2, probe_every=0.01, probe_timeout=0.5)
+    breaker.connection_class = _Answering  # type: ignore[assignment]
+    recoveries = 0
+
+    async def hook() -> None:  # the first recovery's resend meets a Redis that fails again
+        nonlocal recoveries
+        recoveries += 1
+        if recoveries == 1:
+            breaker.failed(TimeoutError())
+            breaker.failed(TimeoutError())
+            assert breaker.is_open
+
+    breaker.on_recovery(hook)
+    try:
+        breaker.failed(TimeoutError())
+        breaker.failed(TimeoutError())
+        for _ in range(200):
+            if recoveries == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert recoveries == 2 and not breaker.is_open
     finally:
         await breaker.close()

@@ -5,8 +5,9 @@ with Redis configured, in every other instance through Redis pub/sub. Redis pub/
 nothing, so the two ways a message could be lost are each covered here:
 
 - a message this instance could not publish (Redis down, or its circuit open) is kept, in
-  order and without duplicates, and published when Redis answers again (`flush`, run by the
-  Redis breaker's recovery);
+  order and without duplicates, and published in the background when Redis answers again
+  (`flush`, retried with backoff and run by the Redis breaker's recovery); a publisher never
+  waits for what is kept;
 - when this instance's subscription had to reconnect, it may have missed messages from others:
   the `on_resync` handlers run (they drop what they cached from such messages).
 
@@ -26,6 +27,7 @@ from redis.exceptions import RedisError
 
 from agora.platform.observability import get_logger
 from agora.platform.redis import unguarded
+from agora.platform.resend import Resender
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 Resync = Callable[[], Awaitable[None]]
@@ -46,6 +48,7 @@ class Broadcast:
         self._task: asyncio.Task[None] | None = None
         self._pending: OrderedDict[tuple[str, bytes], None] = OrderedDict()
         self._flushing = asyncio.Lock()
+        self._resender = Resender(self._flush_all, name="agora-broadcast-resend")
         self.connected = asyncio.Event()
 
     def subscribe(self, channel: str, handler: Handler) -> None:
@@ -65,20 +68,25 @@ class Broadcast:
         if self._redis is None:
             return
         payload = orjson.dumps({"origin": self._origin, "message": message})
-        if self._pending:  # keep the order: what waits goes first
+        if self._pending or self._flushing.locked():  # keep the order: what waits goes first
             self._keep(channel, payload)
-            await self.flush()
             return
         try:
             await self._redis.publish(self._prefix + channel, payload)
         except (RedisError, OSError) as exc:
             self._keep(channel, payload)
             log.warning("broadcast_deferred", channel=channel, error=str(exc)[:200])
+        except asyncio.CancelledError:
+            self._keep(channel, payload)  # perhaps sent already: a repeat is harmless, a loss not
+            raise
 
     async def flush(self) -> None:
         """Publish what could not be published, oldest first; stop at the first failure."""
-        if self._redis is None or not self._pending:
-            return
+        await self._flush_all()
+
+    async def _flush_all(self) -> bool:
+        if self._redis is None:
+            return True
         async with self._flushing:
             sent = 0
             while self._pending:
@@ -87,19 +95,24 @@ class Broadcast:
                 (channel, payload), _ = self._pending.popitem(last=False)
                 try:
                     await self._redis.publish(self._prefix + channel, payload)
-                except (RedisError, OSError):
+                except BaseException as exc:
                     self._pending[channel, payload] = None
                     self._pending.move_to_end((channel, payload), last=False)
+                    self._resender.wake()
+                    if not isinstance(exc, RedisError | OSError):
+                        raise
                     break
                 sent += 1
             if sent:
                 log.info("broadcast_flushed", sent=sent, still_pending=len(self._pending))
+            return not self._pending
 
     def _keep(self, channel: str, payload: bytes) -> None:
         self._pending[channel, payload] = None
         self._pending.move_to_end((channel, payload))
         while len(self._pending) > MAX_PENDING:
             self._pending.popitem(last=False)
+        self._resender.wake()
 
     async def _deliver(self, channel: str, message: dict[str, Any]) -> None:
         for handler in self._handlers.get(channel, ()):
@@ -113,6 +126,7 @@ class Broadcast:
             self._task = asyncio.create_task(self._listen(self._redis), name="agora-broadcast")
 
     async def close(self) -> None:
+        await self._resender.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,21 +2,24 @@
 
 A cache is an optimisation, never a dependency: every failure is logged and answered as a miss
 (reads) or ignored (writes), so the caller falls back to the database. A delete that fails is
-remembered and sent again when Redis answers (`RedisCache.flush`, run by the Redis breaker's
-recovery), and until it is sent every read here is a miss. Other instances may read such an
-entry until then (one probe interval after Redis answers again). The deletes owed are kept in
-memory: if this process stops before Redis answers, the entries' TTL is what remains.
+remembered and sent again in the background (retried with backoff, and at once when the Redis
+breaker closes); until it is sent, reads of its keys here are misses. Other instances may read
+such an entry until then. The deletes owed are kept in memory (the newest 50,000 keys): if this
+process stops before Redis answers, the entries' TTL is what remains.
 """
 
 import asyncio
+import itertools
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agora.platform.observability import get_logger
+from agora.platform.resend import Resender
 
 log = get_logger("agora.cache")
 
@@ -27,6 +30,8 @@ class Cache(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
 
     async def delete(self, *keys: str) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class MemoryCache:
@@ -57,6 +62,9 @@ class MemoryCache:
         for key in keys:
             self._entries.pop(key, None)
 
+    async def close(self) -> None:
+        self._entries.clear()
+
 
 MAX_UNPURGED = 50_000
 
@@ -69,10 +77,11 @@ class RedisCache:
         self._prefix = prefix + "cache:"
         self._unpurged: OrderedDict[str, None] = OrderedDict()
         self._flushing = asyncio.Lock()
+        self._resender = Resender(self._flush_all, name="agora-cache-resend")
 
     async def get(self, key: str) -> bytes | None:
-        if self._unpurged:
-            return None  # deletes are still owed to Redis: what it holds may be stale
+        if key in self._unpurged:
+            return None  # its delete is still owed to Redis: what it holds may be stale
         try:
             value = await self._redis.get(self._prefix + key)
         except (RedisError, OSError) as exc:
@@ -92,27 +101,42 @@ class RedisCache:
         try:
             await self._redis.delete(*(self._prefix + key for key in keys))
         except (RedisError, OSError) as exc:
-            for key in keys:
-                self._unpurged[key] = None
-            while len(self._unpurged) > MAX_UNPURGED:
-                self._unpurged.popitem(last=False)
+            self._owe(keys)
             log.warning("cache_invalidation_deferred", keys=list(keys), error=str(exc)[:200])
-            return
-        if self._unpurged:
-            await self.flush()
+        except asyncio.CancelledError:
+            self._owe(keys)  # perhaps deleted already: deleting again is harmless
+            raise
 
     async def flush(self) -> None:
-        """Send the deletes that failed while Redis was down (one flush at a time)."""
-        if self._flushing.locked():
-            return  # the running flush sends them
+        """Send the deletes that failed (run by the Redis breaker's recovery)."""
+        await self._flush_all()
+
+    async def close(self) -> None:
+        await self._resender.close()
+
+    def _owe(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._unpurged[key] = None
+            self._unpurged.move_to_end(key)
+        while len(self._unpurged) > MAX_UNPURGED:
+            self._unpurged.popitem(last=False)
+        self._resender.wake()
+
+    async def _flush_all(self) -> bool:
         async with self._flushing:
             while self._unpurged:
-                batch = list(self._unpurged)[:500]
+                # Taken out before sending: a delete of the same key that fails meanwhile is
+                # owed again, not forgotten with this batch.
+                batch = list(itertools.islice(self._unpurged, 500))
+                for key in batch:
+                    del self._unpurged[key]
                 try:
                     await self._redis.delete(*(self._prefix + key for key in batch))
-                except (RedisError, OSError) as exc:
+                except BaseException as exc:
+                    self._owe(key for key in batch if key not in self._unpurged)
+                    if not isinstance(exc, RedisError | OSError):
+                        raise
                     log.warning("cache_invalidation_still_deferred", error=str(exc)[:200])
-                    return
-                for key in batch:
-                    self._unpurged.pop(key, None)
+                    return False
                 log.info("cache_invalidations_sent", keys=len(batch))
+            return True

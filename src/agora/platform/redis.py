@@ -78,28 +78,35 @@ class RedisBreaker:
             self._probing = asyncio.get_running_loop().create_task(self._probe())
 
     async def _probe(self) -> None:
-        while True:
+        # The hooks talk to Redis through the breaker: if their failures open it again, the loop
+        # goes on probing (a failure cannot start another probe while this one runs).
+        while self.is_open:
             await asyncio.sleep(self.probe_every)
-            connection = self.connection_class(**self.connection_kwargs)
-            try:
-                async with asyncio.timeout(self.probe_timeout):
-                    await connection.connect()  # type: ignore[no-untyped-call]
-                    await connection.send_command("PING")
-                    await connection.read_response()
-            except (*_FAILURES, asyncio.IncompleteReadError):
+            if not await self._answers():
                 continue
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.disconnect(nowait=True)
-            break
-        self.is_open = False
-        self.failures = 0
-        log.info("redis_circuit_closed")
-        for hook in self._hooks:
-            try:
-                await hook()
-            except Exception:
-                log.exception("redis_recovery_hook_failed")
+            self.is_open = False
+            self.failures = 0
+            log.info("redis_circuit_closed")
+            for hook in self._hooks:
+                try:
+                    await hook()
+                except Exception:
+                    log.exception("redis_recovery_hook_failed")
+
+    async def _answers(self) -> bool:
+        connection = self.connection_class(**self.connection_kwargs)
+        try:
+            async with asyncio.timeout(self.probe_timeout):
+                await connection.connect()  # type: ignore[no-untyped-call]
+                await connection.send_command("PING")
+                await connection.read_response()
+        except Exception as error:  # refused, timed out, or an error reply (e.g. NOAUTH)
+            log.debug("redis_probe_failed", error_type=type(error).__name__)
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.disconnect(nowait=True)
+        return True
 
     async def close(self) -> None:
         self._closing = True

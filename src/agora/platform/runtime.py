@@ -107,6 +107,7 @@ class Runtime:
     async def close(self) -> None:
         await self.redis_breaker.close()
         await self.broadcast.close()
+        await self.cache.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()

@@ -70,21 +70,22 @@ class AuthService:
             row = await sessions.find_token(_digest(token))
             if row is None or row.session.revoked_at is not None or row.expires_at <= now:
                 raise RefreshRejected()
-            if row.used_at is not None or not await sessions.mark_used(row.id, now):
-                await sessions.revoke(row.session_id, now, "refresh_token_reused")
+            if row.used_at is None and await sessions.mark_used(row.id, now):
+                user = await UserRepository(uow.session).get(row.session.user_id)
+                if user is None:
+                    raise RefreshRejected()
+                row.session.last_used_at = now
+                refresh = self._new_refresh_token(uow.session, row.session)
                 await uow.commit()
-                await revocations.announce_session(self.runtime, row.session_id)
-                log.warning("refresh_token_reused", session_id=str(row.session_id))
-                raise RefreshRejected(
-                    "This refresh token was already used; the session is revoked. Sign in again."
-                )
-            user = await UserRepository(uow.session).get(row.session.user_id)
-            if user is None:
-                raise RefreshRejected()
-            row.session.last_used_at = now
-            refresh = self._new_refresh_token(uow.session, row.session)
+                return self._sign_in(user, row.session_id, refresh)
+            await sessions.revoke(row.session_id, now, "refresh_token_reused")
             await uow.commit()
-        return self._sign_in(user, row.session_id, refresh)
+        # Announced after the unit of work, whose deadline is for the database alone.
+        await revocations.announce_session(self.runtime, row.session_id)
+        log.warning("refresh_token_reused", session_id=str(row.session_id))
+        raise RefreshRejected(
+            "This refresh token was already used; the session is revoked. Sign in again."
+        )
 
     async def logout(self, token: str | None, principal: Principal | None) -> None:
         """End the session of the refresh token (or of the access token). Idempotent."""
