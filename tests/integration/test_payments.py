@@ -264,3 +264,52 @@ async def test_an_unanswered_charge_is_settled_later_exactly_once(
         ).json()["data"]
         assert state["status"] == "paid"
         assert provider.charge_count() == 1
+
+
+async def test_an_unanswered_refund_is_kept_and_paid_back_once(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The provider pays a refund out but its answer is lost: the reservation is kept, a retry
+    with the same key finishes that refund, and the settle job finishes one never retried."""
+    from datetime import timedelta
+
+    from agora.platform.clock import ShiftedClock, SystemClock
+
+    async with instances(make_settings, 1, payment_attempts=1, payment_timeout_seconds=0.2) as [
+        (app, client)
+    ]:
+        editor = await make_caller(app, client, "editor")
+        admin = await make_caller(app, client, "admin")
+        customer = await make_caller(app, client)
+        order = await _order(client, editor, admin, customer)  # 10000 paid
+        payment = (await pay(client, customer, str(order["id"]))).json()["data"]
+        provider = app.state.payment_provider
+
+        async def refund(amount: int, key: str) -> httpx.Response:
+            return await client.post(
+                "/api/v1/refunds",
+                json={"paymentId": payment["id"], "amountCents": amount},
+                headers={**admin.headers, "Idempotency-Key": key},
+            )
+
+        provider.refund_answers_lost = True
+        assert_error(await refund(4000, "refund-a"), 503, "refund_outcome_unknown")
+        assert_error(await refund(3000, "refund-b"), 503, "refund_outcome_unknown")
+        # Both stay reserved: 3000 more would pass the payment.
+        assert_error(await refund(3001, "refund-c"), 422, "refund_exceeds_payment")
+        provider.refund_answers_lost = False
+
+        retried = await refund(4000, "refund-a")
+        assert retried.status_code == 201, retried.text
+        assert retried.json()["data"]["status"] == "succeeded"
+        runtime = app.state.runtime
+        runtime.clock = ShiftedClock(timedelta(minutes=5))
+        try:
+            assert await app.state.scheduler.run_once("settle_payments") == 1  # refund-b
+        finally:
+            runtime.clock = SystemClock()
+        state = (
+            await client.get(f"/api/v1/payments/{payment['id']}", headers=admin.headers)
+        ).json()["data"]
+        assert state["refundedCents"] == 7000
+        assert provider.refunded_cents() == 7000  # paid back once each, never again

@@ -36,4 +36,4 @@ class OrderRefunds:
         return [refund.id]
 
     async def execute(self, refund_ids: list[uuid.UUID]) -> None:
-        await self.payments.execute_refunds(refund_ids, on_failure="retry")
+        await self.payments.execute_refunds(refund_ids)

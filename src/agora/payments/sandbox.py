@@ -9,7 +9,8 @@ Test cards (as processors document them):
   (a timeout); asking again with the same key returns that charge, as a real processor does.
 Anything else is declined as `invalid_payment_method`. Charges are idempotent by key, and the
 sandbox counts them, so tests can prove that nothing is charged twice. `outage` turns every call
-into a failure (a provider that is down), until it is turned off.
+into a failure (a provider that is down), until it is turned off; `refund_answers_lost` carries
+refunds out but loses every answer (a timeout), until it is turned off.
 """
 
 import asyncio
@@ -34,6 +35,7 @@ class SandboxProvider:
     latency: float = 0.04
     name: str = "sandbox"
     outage: bool = False
+    refund_answers_lost: bool = False
     charges: dict[str, _Charged] = field(default_factory=dict)
     refunds: dict[str, str] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
@@ -72,7 +74,7 @@ class SandboxProvider:
         if self.outage:
             raise ProviderError("the payment processor answered 503 Service Unavailable")
         if idempotency_key in self.refunds:
-            return self.refunds[idempotency_key]
+            return await self._answer(self.refunds[idempotency_key])
         charged = next(
             (c for c in self.charges.values() if c.charge.reference == charge_reference), None
         )
@@ -83,7 +85,16 @@ class SandboxProvider:
         charged.refunded_cents += amount_cents
         reference = "re_" + secrets.token_hex(12)
         self.refunds[idempotency_key] = reference
+        return await self._answer(reference)
+
+    async def _answer(self, reference: str) -> str:
+        if self.refund_answers_lost:
+            await asyncio.sleep(3600)  # refunded, but the answer never arrives
         return reference
+
+    def refunded_cents(self) -> int:
+        """Money actually paid back (whatever number of requests asked)."""
+        return sum(c.refunded_cents for c in self.charges.values())
 
     def charge_count(self) -> int:
         """Successful charges actually made (whatever number of requests asked)."""

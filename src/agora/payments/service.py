@@ -3,7 +3,6 @@
 import contextlib
 import uuid
 from datetime import timedelta
-from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -33,8 +32,6 @@ from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
 
 log = get_logger("agora.payments")
-
-OnFailure = Literal["release", "retry"]
 
 PAYMENT_RECORDED = "payment_recorded"
 """Recovery point: the payment row exists (its id is the provider's idempotency key)."""
@@ -193,7 +190,7 @@ class PaymentService:
                 refund_ids.append(refund.id)
             await uow.commit()
         if refund_ids:
-            await self.execute_refunds(refund_ids, on_failure="retry")
+            await self.execute_refunds(refund_ids)
             raise _cancelled_while_paying()
         return payment
 
@@ -227,7 +224,7 @@ class PaymentService:
             async with self.database.session() as session:
                 earlier = await PaymentRepository(session).refund(refund_id)
             if earlier is not None and earlier.status != "failed":  # failed: released, redo
-                return await self._carry_out(earlier)
+                return await self._carry_out(earlier, first=False)
         async with self.database.unit_of_work() as uow:
             payments = PaymentRepository(uow.session)
             payment = await payments.lock(data.payment_id)
@@ -252,62 +249,77 @@ class PaymentService:
             payments.add(refund)
             await attempt.reach(uow.session, REFUND_RESERVED, refundId=str(refund.id))
             await uow.commit()
-        return await self._carry_out(refund)
+        return await self._carry_out(refund, first=True)
 
-    async def _carry_out(self, refund: Refund) -> Refund:
-        await self.execute_refunds([refund.id], on_failure="release")
+    async def _carry_out(self, refund: Refund, *, first: bool) -> Refund:
+        """Send a reserved refund to the provider. Like `_charge`: only a `first` call that surely
+        never reached the provider gives the reservation back; after an earlier call, or a
+        timeout, the provider may have paid it out, and it stays `pending` for `settle` (or a
+        retry with the same Idempotency-Key, which sends the same refund id again)."""
+        try:
+            await self._send_refund(refund.id)
+        except (DependencyUnavailable, ProviderUnreachable) as error:
+            retry_after = {"Retry-After": str(self.runtime.settings.retry_after_seconds)}
+            sent = not first or (isinstance(error, ProviderUnreachable) and error.timed_out)
+            if sent:
+                raise DependencyUnavailable(
+                    "The outcome of this refund is not known yet (the payment provider did not "
+                    "answer). It will be settled shortly; do not refund it again.",
+                    headers=retry_after,
+                    code="refund_outcome_unknown",
+                ) from None
+            await self._release(refund.id)
+            if isinstance(error, DependencyUnavailable):
+                raise  # the breaker is open: its own 503 says for how long
+            raise DependencyUnavailable(
+                "The payment provider is unavailable; nothing was refunded. Try again.",
+                headers=retry_after,
+                field="payment_provider",
+            ) from None
         async with self.database.session() as session:
             done = await PaymentRepository(session).refund(refund.id)
         return done or refund
 
-    async def execute_refunds(self, refund_ids: list[uuid.UUID], *, on_failure: OnFailure) -> None:
-        """Carry reserved refunds out with the provider.
-
-        `release`: a failure gives the reservation back and answers 503 (the caller may retry).
-        `retry`: a failure leaves the refund pending for `settle` (money owed must go back).
-        """
+    async def execute_refunds(self, refund_ids: list[uuid.UUID]) -> None:
+        """Carry reserved refunds out; one the provider does not answer stays `pending` for
+        `settle` (money owed must go back)."""
         for refund_id in refund_ids:
-            async with self.database.session() as session:
-                refund = await PaymentRepository(session).refund(refund_id)
-                payment = (
-                    await PaymentRepository(session).get(refund.payment_id) if refund else None
-                )
-            if refund is None or payment is None or refund.status != "pending":
-                continue
             try:
-                reference = await self.gateway.refund(
-                    charge_reference=payment.provider_reference or "",
-                    amount_cents=refund.amount_cents,
-                    idempotency_key=str(refund.id),
-                )
+                await self._send_refund(refund_id)
             except (ProviderUnreachable, DependencyUnavailable):
-                log.warning("refund_failed", refund_id=str(refund_id), then=on_failure)
-                if on_failure == "release":
-                    await self._release(refund_id)
-                    raise DependencyUnavailable(
-                        "The payment provider is unavailable; nothing was refunded. Try again.",
-                        headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
-                        field="payment_provider",
-                    ) from None
-                continue
-            async with self.database.unit_of_work() as uow:
-                row = await PaymentRepository(uow.session).refund(refund_id)
-                if row is not None and row.status == "pending":
-                    row.status = "succeeded"
-                    row.provider_reference = reference
-                    events.record(
-                        uow.session,
-                        PAYMENT_REFUNDED,
-                        subject_type="payment",
-                        subject_id=payment.id,
-                        payload={
-                            "paymentId": str(payment.id),
-                            "refundId": str(row.id),
-                            "amountCents": row.amount_cents,
-                            "reason": row.reason,
-                        },
-                    )
-                    await uow.commit()
+                log.warning("refund_failed", refund_id=str(refund_id), then="retry")
+
+    async def _send_refund(self, refund_id: uuid.UUID) -> None:
+        """Ask the provider for a pending refund (its id is the provider's key) and record it."""
+        async with self.database.session() as session:
+            refund = await PaymentRepository(session).refund(refund_id)
+            payment = await PaymentRepository(session).get(refund.payment_id) if refund else None
+        if refund is None or payment is None or refund.status != "pending":
+            return
+        reference = await self.gateway.refund(
+            charge_reference=payment.provider_reference or "",
+            amount_cents=refund.amount_cents,
+            idempotency_key=str(refund.id),
+        )
+        async with self.database.unit_of_work() as uow:
+            row = await PaymentRepository(uow.session).refund(refund_id)
+            if row is None or row.status != "pending":
+                return
+            row.status = "succeeded"
+            row.provider_reference = reference
+            events.record(
+                uow.session,
+                PAYMENT_REFUNDED,
+                subject_type="payment",
+                subject_id=payment.id,
+                payload={
+                    "paymentId": str(payment.id),
+                    "refundId": str(row.id),
+                    "amountCents": row.amount_cents,
+                    "reason": row.reason,
+                },
+            )
+            await uow.commit()
 
     async def _release(self, refund_id: uuid.UUID) -> None:
         async with self.database.unit_of_work() as uow:
@@ -350,7 +362,7 @@ class PaymentService:
             with contextlib.suppress(PaymentDeclined, OrderNotPayable):
                 await self._record(payment.id, charge)  # recorded: failed, or paid and refunded
             settled += 1
-        await self.execute_refunds(open_refunds, on_failure="retry")
+        await self.execute_refunds(open_refunds)
         return settled + len(open_refunds)
 
 
