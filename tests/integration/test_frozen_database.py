@@ -123,6 +123,32 @@ async def test_a_frozen_postgresql_answers_503_within_the_bound_then_recovers(
             assert recovered < 10, recovered
 
 
+@pytest.mark.postgres_only
+async def test_a_stopped_then_restarted_postgresql_is_503_never_500(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Also for what is looked up before routing (an API key, an Idempotency-Key), and for the
+    pooled connections a restart left dead."""
+    with private_postgres() as postgres:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{postgres.port}/postgres"
+        async with _agora(make_settings, url) as (client, given):
+            customer, product = given["customer"], given["product"]
+            # Fill the pool: after the restart each of these connections is dead.
+            await asyncio.gather(*_requests(client, customer, product, given["api_key"]))
+            postgres.stop()
+            for response in await asyncio.gather(
+                *_requests(client, customer, product, given["api_key"])
+            ):
+                assert_error(response, 503, "dependency_unavailable")
+            postgres.restart()
+            for response in await asyncio.gather(
+                *_requests(client, customer, product, given["api_key"])
+            ):
+                assert response.status_code != 500, response.text
+            recovered = await _eventually_ok(client, customer)
+            assert recovered < 10, recovered
+
+
 async def _eventually_ok(client: httpx.AsyncClient, customer: Caller) -> float:
     started = time.perf_counter()
     while True:

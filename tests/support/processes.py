@@ -66,6 +66,8 @@ class Private:
     port: int
     command: list[str]
     log: Path
+    user: str | None = None
+    """Who runs the server (PostgreSQL refuses root)."""
 
     def _signal_all(self, number: signal.Signals) -> None:
         # PostgreSQL's backends leave the postmaster's process group (setsid), so each of
@@ -86,7 +88,11 @@ class Private:
         self.stop()
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(  # noqa: S603
-                self.command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                self.command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                user=self.user,
+                start_new_session=True,
             )
         _wait_for_port(self.port, self.process, self.log)
 
@@ -142,7 +148,7 @@ def private_postgres() -> Iterator[Private]:
             process = subprocess.Popen(  # noqa: S603
                 command, stdout=output, stderr=subprocess.STDOUT, user=user, start_new_session=True
             )
-        server = Private(process, port, command, log)
+        server = Private(process, port, command, log, user)
         try:
             _wait_for_port(port, process, log)
             _wait_until_accepting(bindir, port)

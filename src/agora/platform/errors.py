@@ -339,6 +339,14 @@ def _phrase_code(status_code: int) -> str:
 
 # --- handlers ----------------------------------------------------------------
 
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
 
 async def _handle_agora_error(_: Request, exc: Exception) -> Response:
     error = cast(AgoraError, exc)
@@ -357,22 +365,30 @@ async def _handle_validation_error(_: Request, exc: Exception) -> Response:
 
 
 async def _handle_dependency_down(request: Request, exc: Exception) -> Response:
-    log.warning("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:300])
-    retry_after = request.app.state.settings.retry_after_seconds
-    return error_response(unavailable("database", retry_after))
+    error = database_unavailable(exc, request.app.state.settings.retry_after_seconds)
+    if error is None:
+        raise exc  # anything else is a bug: the last-resort layer logs it and answers 500
+    return error_response(error)
 
 
 # PostgreSQL's query_canceled: the statement ran past its statement_timeout (AGORA_DB_TIMEOUT).
 _QUERY_CANCELED = "57014"
 
 
-async def _handle_database_error(request: Request, exc: Exception) -> Response:
-    """A statement that ran out of time is a database too busy to answer: 503, not 500."""
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) != _QUERY_CANCELED:
-        raise exc  # anything else is a bug: the last-resort layer logs it and answers 500
-    log.warning("database_statement_timeout", error=str(exc)[:300])
-    retry_after = request.app.state.settings.retry_after_seconds
-    return error_response(unavailable("database", retry_after))
+def database_unavailable(exc: BaseException, retry_after: int) -> DependencyUnavailable | None:
+    """The 503 for an error that says the database cannot answer now (unreachable, timed out,
+    a dropped connection, a statement cancelled for time), or None for any other error.
+
+    Used by the error handlers and by the outermost layer, for errors raised outside FastAPI
+    (an API key or an Idempotency-Key looked up while the database restarts)."""
+    if isinstance(exc, sa_exc.DBAPIError) and not isinstance(exc, DEPENDENCY_ERRORS):
+        cancelled = getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED
+        if not (cancelled or exc.connection_invalidated):  # invalidated: the connection died
+            return None
+    elif not isinstance(exc, DEPENDENCY_ERRORS):
+        return None
+    log.warning("dependency_unavailable", error_type=type(exc).__name__, error=str(exc)[:300])
+    return unavailable("database", retry_after)
 
 
 def unavailable(what: str, retry_after: int) -> DependencyUnavailable:
@@ -382,15 +398,6 @@ def unavailable(what: str, retry_after: int) -> DependencyUnavailable:
         headers={"Retry-After": str(retry_after)},
         field=what,
     )
-
-
-DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 async def _handle_unexpected(_: Request, exc: Exception) -> Response:
@@ -405,6 +412,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AgoraError, _handle_agora_error)
     app.add_exception_handler(HTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
-    for error_type in DEPENDENCY_ERRORS:
+    for error_type in (*DEPENDENCY_ERRORS, sa_exc.DBAPIError):
         app.add_exception_handler(error_type, _handle_dependency_down)
-    app.add_exception_handler(sa_exc.DBAPIError, _handle_database_error)

@@ -17,7 +17,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.platform.errors import AgoraError, HeadersTooLarge, UriTooLong, send_error
+from agora.platform.errors import (
+    AgoraError,
+    HeadersTooLarge,
+    UriTooLong,
+    database_unavailable,
+    send_error,
+)
 from agora.platform.http.security_headers import SecurityHeaders
 from agora.platform.observability import AccessLog, get_logger, request_id_var, trace_id_var
 
@@ -72,9 +78,17 @@ def parse_traceparent(value: bytes | None) -> tuple[str, str] | None:
 class RequestContextMiddleware:
     """Assigns ids, logs one line per request and turns unhandled errors into a plain 500."""
 
-    def __init__(self, app: ASGIApp, *, security: SecurityHeaders, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        security: SecurityHeaders,
+        retry_after: int = 1,
+        access_log: bool = True,
+    ) -> None:
         self.app = app
         self.security = security
+        self.retry_after = retry_after
         self.access_log = AccessLog() if access_log else None
         self.errors = get_logger("agora.errors")
 
@@ -136,23 +150,22 @@ class RequestContextMiddleware:
                 await send_error(send_with_ids, refusal)
             else:
                 await self.app(scope, receive, send_with_ids)
-        except AgoraError as error:
+        except Exception as exc:
             # Raised by a layer outside FastAPI's error handling (the database is down while
-            # an API key or an Idempotency-Key is looked up, say): its own envelope, as inside.
-            if error.status_code >= 500:
+            # an API key or an Idempotency-Key is looked up, say): the envelope, as inside.
+            error = (
+                exc if isinstance(exc, AgoraError) else database_unavailable(exc, self.retry_after)
+            )
+            if error is None:
+                self.errors.exception("unhandled_error", method=scope["method"], path=scope["path"])
+                error = AgoraError()
+            elif error.status_code >= 500:
                 self.errors.warning("request_failed", code=error.error_code, error=error.message)
             if finished:
                 return  # the answer went out; what failed after it is logged above
             if started:
-                raise
-            await send_error(send_with_ids, error, head_only=scope["method"] == "HEAD")
-        except Exception:
-            self.errors.exception("unhandled_error", method=scope["method"], path=scope["path"])
-            if finished:
-                return  # the error layer inside already answered with the envelope
-            if started:
                 raise  # half a response went out: the server must drop the connection
-            await send_error(send_with_ids, AgoraError(), head_only=scope["method"] == "HEAD")
+            await send_error(send_with_ids, error, head_only=scope["method"] == "HEAD")
         finally:
             if self.access_log is not None:
                 self.access_log.write(

@@ -40,7 +40,12 @@ def middleware_stack(
     if settings.trusted_proxies:
         stack.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies))
     stack.append(
-        Middleware(RequestContextMiddleware, security=security, access_log=settings.access_log)
+        Middleware(
+            RequestContextMiddleware,
+            security=security,
+            retry_after=settings.retry_after_seconds,
+            access_log=settings.access_log,
+        )
     )
     if settings.force_https:
         stack.append(Middleware(HttpsMiddleware, public_host=public_host))
