@@ -6,6 +6,7 @@ the request again (a second order, its stock held) or answered `422 order alread
 instead of the payment.
 """
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -99,6 +100,38 @@ async def test_an_order_retried_after_a_crash_is_answered_not_placed_again(
     assert order["id"] == str(placed)
     stock = (await client.get(f"/api/v1/inventory/{product['id']}", headers=admin.headers)).json()
     assert stock["data"]["quantity"] == 7  # taken once
+
+
+@pytest.mark.needs_redis
+async def test_a_resumed_order_purges_what_the_crashed_attempt_left_cached(
+    client: httpx.AsyncClient,
+    make_settings: Callable[..., Settings],
+    settings: Settings,
+    tmp_path: Path,
+    editor: Caller,
+    admin: Caller,
+    customer: Caller,
+) -> None:
+    """The crash came between the commit and the cache purge: the retry runs the purge."""
+    product = await make_product(client, editor, admin=admin, stock=10)
+    public = f"/api/v1/products/{product['id']}"
+    assert (await client.get(public)).json()["data"]["stock"] == 10  # cached, shared via Redis
+    headers = {**customer.headers, "Idempotency-Key": "crash-order-cached"}
+    body = order_body((product["id"], 3))
+    _crash_after(settings, tmp_path, "order_placed", "POST", "/api/v1/orders", json=body,
+                 headers=headers)  # fmt: skip
+    assert (await client.get(public)).json()["data"]["stock"] == 10  # nothing purged it
+
+    async with instances(make_settings, 1, idempotency_lock_seconds=LOCK_SECONDS) as [(_, other)]:
+        await _sleep_past_the_lock()
+        retried = await other.post("/api/v1/orders", json=body, headers=headers)
+        assert retried.status_code == 201, retried.text
+        assert (await other.get(public)).json()["data"]["stock"] == 7
+        for _ in range(50):  # this instance hears of it through Redis
+            if (await client.get(public)).json()["data"]["stock"] == 7:
+                break
+            await asyncio.sleep(0.05)
+        assert (await client.get(public)).json()["data"]["stock"] == 7
 
 
 async def test_a_payment_retried_after_a_crash_returns_the_payment(

@@ -1,9 +1,11 @@
-"""The sliding-window counter that decides rate limits in process."""
+"""The sliding-window counter that decides rate limits in process, and leases' bookkeeping."""
+
+import asyncio
 
 import pytest
 from limits import parse
 
-from agora.platform.ratelimit import _SWEEP_EVERY, Windows
+from agora.platform.ratelimit import _SWEEP_EVERY, Leases, Windows
 
 LIMIT = parse("10/minute")
 
@@ -60,3 +62,39 @@ def test_idle_windows_are_swept(clock: list[float]) -> None:
     for n in range(_SWEEP_EVERY):
         windows.hit(parse("1000000/minute"), "anonymous", f"ip:{n % 3}")
     assert all("ip:old" not in key[0] for key in windows._windows)
+
+
+async def test_exact_hits_at_a_window_boundary_give_unspent_budget_back_once(
+    clock: list[float],
+) -> None:
+    """Sign-in limits lease one hit at a time, concurrently: budget left from the previous
+    window is given back to Redis by one of them, not by each."""
+    given_back: list[int] = []
+    answer = asyncio.Event()
+
+    async def script(keys: list[str], args: list[float]) -> list[int]:
+        given_back.append(int(args[4]))
+        await answer.wait()
+        return [1, 1, 0]
+
+    class FakeRedis:
+        def register_script(self, _: str) -> object:
+            return script
+
+    leases = Leases(FakeRedis(), "t:", 0.05)  # type: ignore[arg-type]
+    first = await asyncio.wait_for(
+        asyncio.gather(leases.hit(LIMIT, ("ip:1",), True), _release(answer)), 1
+    )
+    assert first[0].allowed
+    leases._leases[next(iter(leases._leases))].budget = 3  # leased, not spent, window ends
+    clock[0] += 60
+    answer.clear()
+    given_back.clear()
+    hits = [leases.hit(LIMIT, ("ip:1",), True) for _ in range(3)]
+    await asyncio.wait_for(asyncio.gather(*hits, _release(answer)), 1)
+    assert sum(given_back) == 3 and len(given_back) == 3
+
+
+async def _release(event: asyncio.Event) -> None:
+    await asyncio.sleep(0.01)
+    event.set()

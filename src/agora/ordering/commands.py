@@ -52,7 +52,8 @@ class PlaceOrder:
     ) -> uuid.UUID:
         """The new order's id; with an Idempotency-Key, the order a crashed attempt placed."""
         resumed = attempt.resumed(ORDER_PLACED)
-        if resumed is not None:
+        if resumed is not None:  # placed; what followed the commit may not have run
+            await self.inventory.changed([uuid.UUID(pid) for pid in resumed["productIds"]])
             return uuid.UUID(resumed["orderId"])
         lines = merge_lines((line.product_id, line.quantity) for line in data.items)
         position = {line.product_id: index for index, line in reversed(list(enumerate(data.items)))}
@@ -138,7 +139,12 @@ class PlaceOrder:
                     ],
                 },
             )
-            await attempt.reach(uow.session, ORDER_PLACED, orderId=str(order_id))
+            await attempt.reach(
+                uow.session,
+                ORDER_PLACED,
+                orderId=str(order_id),
+                productIds=[str(pid) for pid, _ in lines],
+            )
             await uow.commit()
         await self.inventory.changed([pid for pid, _ in lines])
         return order_id

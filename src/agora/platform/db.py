@@ -446,9 +446,6 @@ class UnitOfWork:
         await self.session.commit()
         self._committed = True
 
-    async def rollback(self) -> None:
-        await self.session.rollback()
-
 
 # --- request dependencies ------------------------------------------------------
 

@@ -203,18 +203,23 @@ class Leases:
         amount, period = key[1], key[2]
         number = lease.number
         _, share = _slide(period, now, number)
-        give_back = lease.unspent_before
-        granted, current, previous = await self._script(
-            keys=[self._name(key, number), self._name(key, number - 1)],
-            args=[amount, size, share, 2 * period + 1, give_back],
-        )
+        # Taken before the round trip: concurrent exact hits must not give the same back twice.
+        give_back, lease.unspent_before = lease.unspent_before, 0
+        try:
+            granted, current, previous = await self._script(
+                keys=[self._name(key, number), self._name(key, number - 1)],
+                args=[amount, size, share, 2 * period + 1, give_back],
+            )
+        except BaseException:
+            if lease.number == number:
+                lease.unspent_before += give_back  # a failed call gave nothing back
+            raise
         granted = int(granted)
         if lease.number != number:
             # The window rolled while Redis answered: that budget is the old window's.
             if lease.number == number + 1:
                 lease.unspent_before += granted
             return granted
-        lease.unspent_before -= give_back  # given back (only now: a failed call gave nothing)
         lease.budget += granted
         lease.current, lease.previous = int(current), int(previous)
         if granted < size:

@@ -47,8 +47,10 @@ class CategoryService:
 
     async def create(self, data: CategoryCreate, attempt: Attempt = NO_KEY) -> Category:
         resumed = attempt.resumed(CATEGORY_ADDED)
-        if resumed is not None:
-            return await self.get(uuid.UUID(resumed["categoryId"]))
+        if resumed is not None:  # added; the announcement may not have run after the commit
+            category = await self.get(uuid.UUID(resumed["categoryId"]))
+            await self._announce(category)
+            return category
         slug = data.slug or slugify(data.name)
         async with self.database.unit_of_work() as uow:
             categories = CategoryRepository(uow.session)
@@ -63,5 +65,8 @@ class CategoryService:
                 await uow.commit()
             except IntegrityError:
                 raise DuplicateCategory(field="name") from None
-        await self.runtime.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category.id)})
+        await self._announce(category)
         return category
+
+    async def _announce(self, category: Category) -> None:
+        await self.runtime.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category.id)})

@@ -117,6 +117,7 @@ class ProductService:
                 added = await ProductRepository(session).record(uuid.UUID(resumed["productId"]))
             if added is None:
                 raise ProductNotFound()  # created, then deleted before this retry
+            await announce_change(self.runtime, added.id)  # may not have run after the commit
             return added
         check_initial_status(data.status)
         product_id = new_id()
