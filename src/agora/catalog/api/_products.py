@@ -25,7 +25,7 @@ from agora.catalog.schemas import (
     ProductWriteV2,
 )
 from agora.catalog.service._products import PatchKind
-from agora.platform.envelope import Envelope, page_of
+from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.patching import JSON_PATCH, MERGE_PATCH, json_patch_schema, merge_patch_schema
 from agora.platform.querying import CollectionQuery, collection_query
@@ -59,9 +59,10 @@ class _Version:
         return ProductWrite.model_validate(body)
 
 
-def _models(read: type[BaseModel]) -> tuple[Any, Any]:
-    """`Envelope[read]` and the documented page of `read`, for a model known at run time."""
-    return Envelope[read], page_of(read)  # type: ignore[valid-type]
+def _models(read: type[BaseModel]) -> tuple[Any, Any, Any]:
+    """`Envelope[read]`, `Page[read]` (what a page is built and serialized from) and the
+    documented page of `read` (sparse items), for a model known at run time."""
+    return Envelope[read], Page[read], page_of(read)  # type: ignore[valid-type]
 
 
 def _patch_body(replace: type[BaseModel]) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def product_router(number: int) -> APIRouter:
     Query = Annotated[CollectionQuery, collection_query(spec)]
     CreateBody = Annotated[version.create, Body()]  # type: ignore[name-defined]
     ReplaceBody = Annotated[version.replace, Body()]  # type: ignore[name-defined]
-    one_model, page_model = _models(version.read)
+    one_model, page_model, documented_page = _models(version.read)
     router = api_router(prefix=prefix, tags=["products"])
 
     def headers(request: Request, successor: str) -> dict[str, str]:
@@ -122,7 +123,7 @@ def product_router(number: int) -> APIRouter:
             lambda record: Envelope(data=version.represent(record)),
         )
 
-    @router.get("", response_model=page_model, name=f"list_products{suffix}")
+    @router.get("", response_model=documented_page, name=f"list_products{suffix}")
     async def list_products(
         request: Request, query: Query, viewer: OptionalPrincipal, products: Products
     ) -> Response:
