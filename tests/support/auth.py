@@ -7,11 +7,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from agora.identity.domain import Role
 from agora.identity.schemas import UserUpdate
 from agora.identity.service import UserService
 from agora.platform.ids import new_id
-from agora.platform.security import Principal
+from agora.platform.security import Principal, Role
 from tests.support.random_refs import unique
 
 PASSWORD = "plum-orbit-lantern-42"

@@ -1,6 +1,6 @@
 """Who sees what in the catalog: the public sees active products, editors see everything."""
 
-from agora.platform.security import Principal
+from agora.platform.security import Principal, Role, Scope
 
 
 def sees_unpublished(viewer: Principal | None) -> bool:
@@ -8,5 +8,5 @@ def sees_unpublished(viewer: Principal | None) -> bool:
     if viewer is None:
         return False
     if viewer.is_user:
-        return viewer.has_role("editor", "admin")
-    return viewer.has_scope("products:read")
+        return viewer.has_role(Role.EDITOR, Role.ADMIN)
+    return viewer.has_scope(Scope.PRODUCTS_READ)

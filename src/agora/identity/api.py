@@ -30,6 +30,8 @@ from agora.platform.security import (
     CurrentUser,
     OptionalPrincipal,
     Principal,
+    Role,
+    Scope,
     authorize,
     require_role,
 )
@@ -55,7 +57,7 @@ Auth = Annotated[AuthService, Depends(auth_service)]
 ApiKeys = Annotated[ApiKeyService, Depends(api_key_service)]
 UsersQuery = Annotated[CollectionQuery, collection_query(USERS)]
 ApiKeysQuery = Annotated[CollectionQuery, collection_query(API_KEYS)]
-Admin = require_role("admin")
+Admin = require_role(Role.ADMIN)
 
 router = api_router(prefix="/api/v1")
 
@@ -159,7 +161,7 @@ async def update_me(
     "/users",
     tags=["users"],
     response_model=page_of(UserRead),
-    dependencies=[authorize("admin", scope="users:read")],
+    dependencies=[authorize(Role.ADMIN, scope=Scope.USERS_READ)],
 )
 async def list_users(request: Request, query: UsersQuery, users: Users) -> Response:
     """All users (admin)."""
@@ -170,7 +172,7 @@ async def list_users(request: Request, query: UsersQuery, users: Users) -> Respo
 async def get_user(
     user_id: uuid.UUID,
     request: Request,
-    principal: Annotated[Principal, authorize(scope="users:read")],
+    principal: Annotated[Principal, authorize(scope=Scope.USERS_READ)],
     users: Users,
 ) -> Response:
     """One user (admins, the user themselves, or an API key with `users:read`)."""

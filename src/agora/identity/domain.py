@@ -1,7 +1,6 @@
-"""Identity rules that need no I/O: roles, scopes, email normalization, password policy."""
+"""Identity rules that need no I/O: email normalization, password policy."""
 
 import gzip
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -9,27 +8,6 @@ from agora.identity.errors import WeakPassword
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128  # argon2 hashes any length; a bound keeps the cost of a request bounded
-
-
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    EDITOR = "editor"
-    ADMIN = "admin"
-
-
-# What an API key may be allowed to do. Routes check these with `authorize(..., scope=...)`.
-SCOPES = frozenset(
-    {
-        "products:read",
-        "products:write",
-        "inventory:write",
-        "orders:read",
-        "orders:write",
-        "payments:write",
-        "events:read",
-        "users:read",
-    }
-)
 
 
 def normalize_email(email: str) -> str:

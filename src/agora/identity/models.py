@@ -7,6 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from agora.platform.db import Base, IdMixin, TimestampMixin, utcnow
+from agora.platform.security import Role
 
 _LIVE = text("deleted_at IS NULL")
 
@@ -18,7 +19,7 @@ class User(IdMixin, TimestampMixin, Base):
     """Stored lower-cased: emails are unique case-insensitively."""
     name: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="customer")
+    role: Mapped[str] = mapped_column(String(20), default=Role.CUSTOMER.value)
     version: Mapped[int] = mapped_column(default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     tokens_valid_after: Mapped[datetime | None] = mapped_column(default=None)

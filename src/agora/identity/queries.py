@@ -3,12 +3,12 @@
 import uuid
 from datetime import datetime
 
-from agora.identity.domain import Role
 from agora.identity.models import ApiKey, User
 from agora.identity.schemas import ApiKeyRead, UserRead
 from agora.platform.pagination import SortField
 from agora.platform.querying import CollectionSpec, Filter
 from agora.platform.schemas import api_fields
+from agora.platform.security import Role
 
 USERS = CollectionSpec(
     name="users",

@@ -7,6 +7,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.identity.models import ApiKey, AuthSession, RefreshToken, User
+from agora.platform.security import Role
 
 
 class UserRepository:
@@ -36,7 +37,7 @@ class UserRepository:
         query = (
             select(func.count())
             .select_from(User)
-            .where(User.role == "admin", User.deleted_at.is_(None))
+            .where(User.role == Role.ADMIN.value, User.deleted_at.is_(None))
         )
         return int(await self.session.scalar(query) or 0)
 

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import MISSING, Field
 
-from agora.identity.domain import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, SCOPES, Role
+from agora.identity.domain import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Email, Timestamp
+from agora.platform.security import GRANTABLE_SCOPES, Role
 
 Password = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 Name = Field(min_length=1, max_length=100, pattern=VISIBLE)
@@ -74,12 +75,14 @@ class TokenRead(ApiModel):
 
 
 # Documented as an enum; an unknown scope is refused by the service as `unknown_scope`.
-Scope = Annotated[str, Field(json_schema_extra={"enum": sorted(SCOPES)})]
+ScopeName = Annotated[
+    str, Field(json_schema_extra={"enum": sorted(s.value for s in GRANTABLE_SCOPES)})
+]
 
 
 class ApiKeyCreate(ApiInput):
     name: str = Name
-    scopes: list[Scope] = Field(min_length=1, max_length=20)
+    scopes: list[ScopeName] = Field(min_length=1, max_length=20)
     expires_at: Timestamp | None = Field(
         default=None, description="ISO 8601 with an offset, e.g. 2027-01-01T00:00:00Z."
     )

@@ -19,12 +19,12 @@ from agora.platform.querying import (
 )
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
-from agora.platform.security import CurrentUser, Principal, authorize
+from agora.platform.security import CurrentUser, Principal, Scope, authorize
 
 OrdersQuery = Annotated[CollectionQuery, collection_query(ORDERS)]
 # Any signed-in user (for their own orders), or a back-office API key with the scope.
-OrderViewer = Annotated[Principal, authorize(scope="orders:read")]
-OrderEditor = Annotated[Principal, authorize(scope="orders:write")]
+OrderViewer = Annotated[Principal, authorize(scope=Scope.ORDERS_READ)]
+OrderEditor = Annotated[Principal, authorize(scope=Scope.ORDERS_WRITE)]
 
 
 async def order_reads(request: Request) -> OrderReads:

@@ -18,7 +18,7 @@ from agora.ordering.events import ORDER_PAID
 from agora.ordering.repository import OrderRepository
 from agora.platform import events
 from agora.platform.runtime import Runtime
-from agora.platform.security import Principal
+from agora.platform.security import Principal, Role
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class OrderPayments:
         """The order `payer` wants to pay (404 unless it is theirs)."""
         async with self.runtime.database.session() as session:
             order = await OrderRepository(session).get(order_id)
-        if order is None or (order.user_id != payer.id and not payer.has_role("admin")):
+        if order is None or (order.user_id != payer.id and not payer.has_role(Role.ADMIN)):
             raise OrderNotFound()
         return PayableOrder(
             order.id, order.user_id, OrderStatus(order.status), order.total_cents, order.currency

@@ -11,7 +11,7 @@ from agora.platform.envelope import Envelope
 from agora.platform.idempotency import REQUIRED_KEY, IdempotencyAttempt, RequiredIdempotencyKey
 from agora.platform.responses import json_response, location
 from agora.platform.routing import api_router
-from agora.platform.security import CurrentUser, Principal, authorize
+from agora.platform.security import CurrentUser, Principal, Role, Scope, authorize
 
 
 async def payment_service(request: Request) -> PaymentService:
@@ -48,7 +48,7 @@ async def create_payment(
 async def get_payment(
     payment_id: uuid.UUID,
     request: Request,
-    viewer: Annotated[Principal, authorize(scope="payments:read")],
+    viewer: Annotated[Principal, authorize(scope=Scope.PAYMENTS_READ)],
     payments: Payments,
 ) -> Response:
     """One payment (its payer, an admin, or an API key with `payments:write`)."""
@@ -60,7 +60,7 @@ async def get_payment(
 async def create_refund(
     body: RefundCreate,
     request: Request,
-    _: Annotated[Principal, authorize("admin", scope="payments:write")],
+    _: Annotated[Principal, authorize(Role.ADMIN, scope=Scope.PAYMENTS_WRITE)],
     attempt: IdempotencyAttempt,
     payments: Payments,
 ) -> Response:

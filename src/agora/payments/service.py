@@ -29,7 +29,7 @@ from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.observability import get_logger
 from agora.platform.runtime import Runtime
-from agora.platform.security import Principal
+from agora.platform.security import Principal, Role, Scope
 
 log = get_logger("agora.payments")
 
@@ -51,7 +51,9 @@ class PaymentService:
     async def get(self, payment_id: uuid.UUID, *, viewer: Principal) -> Payment:
         async with self.database.session() as session:
             payment = await PaymentRepository(session).get(payment_id)
-        sees_all = viewer.has_role("admin") if viewer.is_user else viewer.has_scope("payments:read")
+        sees_all = (
+            viewer.has_role(Role.ADMIN) if viewer.is_user else viewer.has_scope(Scope.PAYMENTS_READ)
+        )
         if payment is None or (payment.user_id != viewer.id and not sees_all):
             raise PaymentNotFound()
         return payment

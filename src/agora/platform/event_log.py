@@ -15,7 +15,7 @@ from agora.platform.responses import page_response
 from agora.platform.routing import api_router
 from agora.platform.runtime import RuntimeDep
 from agora.platform.schemas import ApiModel, api_fields
-from agora.platform.security import Principal, authorize
+from agora.platform.security import Principal, Role, Scope, authorize
 
 
 class EventRead(ApiModel):
@@ -52,7 +52,7 @@ async def list_events(
     request: Request,
     query: EventsQuery,
     runtime: RuntimeDep,
-    _: Annotated[Principal, authorize("admin", scope="events:read")],
+    _: Annotated[Principal, authorize(Role.ADMIN, scope=Scope.EVENTS_READ)],
 ) -> Response:
     """What happened, newest first (ids are time-ordered); filter by type or subject."""
     pager = query.paginator

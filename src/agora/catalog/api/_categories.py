@@ -13,7 +13,7 @@ from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import json_response, location, page_response
 from agora.platform.routing import api_router
-from agora.platform.security import OptionalPrincipal, Principal, authorize
+from agora.platform.security import OptionalPrincipal, Principal, Role, Scope, authorize
 
 CategoriesQuery = Annotated[CollectionQuery, collection_query(CATEGORIES)]
 
@@ -37,7 +37,7 @@ async def list_categories(
 async def create_category(
     body: CategoryCreate,
     request: Request,
-    _: Annotated[Principal, authorize("admin", scope="products:write")],
+    _: Annotated[Principal, authorize(Role.ADMIN, scope=Scope.PRODUCTS_WRITE)],
     attempt: IdempotencyAttempt,
     categories: Categories,
 ) -> Response:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
-from agora.platform.security import Principal, authorize
+from agora.platform.security import Principal, Role, Scope, authorize
 
 
 def products_of(request: Request) -> ProductService:
@@ -33,7 +33,7 @@ Categories = Annotated[CategoryService, Depends(category_service)]
 Inventory = Annotated[InventoryService, Depends(inventory_service)]
 Images = Annotated[ImageService, Depends(image_service)]
 
-Editor = Annotated[Principal, authorize("editor", "admin", scope="products:write")]
-Admin = Annotated[Principal, authorize("admin", scope="products:write")]
-StockReader = Annotated[Principal, authorize("editor", "admin", scope="products:read")]
-StockWriter = Annotated[Principal, authorize("admin", scope="inventory:write")]
+Editor = Annotated[Principal, authorize(Role.EDITOR, Role.ADMIN, scope=Scope.PRODUCTS_WRITE)]
+Admin = Annotated[Principal, authorize(Role.ADMIN, scope=Scope.PRODUCTS_WRITE)]
+StockReader = Annotated[Principal, authorize(Role.EDITOR, Role.ADMIN, scope=Scope.PRODUCTS_READ)]
+StockWriter = Annotated[Principal, authorize(Role.ADMIN, scope=Scope.INVENTORY_WRITE)]

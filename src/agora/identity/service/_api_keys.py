@@ -5,7 +5,6 @@ import secrets
 import uuid
 from datetime import datetime
 
-from agora.identity.domain import SCOPES
 from agora.identity.errors import ApiKeyNotFound, InvalidApiKey
 from agora.identity.models import ApiKey
 from agora.identity.repository import ApiKeyRepository
@@ -15,7 +14,7 @@ from agora.platform.errors import FieldError, RuleViolation, ValidationFailed
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
 from agora.platform.runtime import Runtime
-from agora.platform.security import Principal
+from agora.platform.security import GRANTABLE_SCOPES, Principal
 
 KEY_PREFIX = "agora_"
 CHANNEL = "identity.api_keys"
@@ -47,7 +46,7 @@ class ApiKeyService:
 
     async def create(self, data: ApiKeyCreate, *, actor: Principal) -> tuple[ApiKey, str]:
         """Create a key; the secret is returned here once and stored only as a hash."""
-        unknown = sorted(set(data.scopes) - SCOPES)
+        unknown = sorted(set(data.scopes) - GRANTABLE_SCOPES)
         if unknown:
             raise ValidationFailed(
                 errors=[

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agora.identity import revocations
-from agora.identity.domain import Role, check_password, normalize_email
+from agora.identity.domain import check_password, normalize_email
 from agora.identity.errors import (
     EmailTaken,
     LastAdmin,
@@ -24,7 +24,7 @@ from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
 from agora.platform.runtime import Runtime
 from agora.platform.schemas import reserved_domain
-from agora.platform.security import Principal
+from agora.platform.security import Principal, Role, Scope
 
 log = get_logger("agora.identity")
 
@@ -182,7 +182,7 @@ class UserService:
 def _may_see(viewer: Principal, user_id: uuid.UUID) -> bool:
     if viewer.is_user:
         return viewer.id == user_id or viewer.has_role(Role.ADMIN)
-    return viewer.has_scope("users:read")
+    return viewer.has_scope(Scope.USERS_READ)
 
 
 async def _locked(users: UserRepository, user_id: uuid.UUID, expected_version: int | None) -> User:
