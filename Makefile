@@ -49,10 +49,11 @@ test-sqlite: $(STAMP) ## Run the tests on SQLite only
 test-postgres: $(STAMP) ## Run the tests on PostgreSQL only (needs AGORA_TEST_DATABASE_URL)
 	AGORA_TEST_BACKEND=postgres $(BIN)/pytest
 
-lint: $(STAMP) ## ruff (lint and format check) and codespell
+lint: $(STAMP) ## ruff (lint and format check), codespell and the import contracts
 	$(BIN)/ruff check src tests migrations bench
 	$(BIN)/ruff format --check src tests migrations bench
 	$(BIN)/codespell src tests bench docs README.md CHANGELOG.md
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## Format and fix what ruff can fix
 	$(BIN)/ruff format src tests migrations bench

@@ -1,6 +1,11 @@
 """Ordering: orders placed at catalog prices, with stock taken in the same transaction.
 
-Payments reaches orders through `agora.ordering.ports.OrderPayments` (read an order to pay it,
-mark it paid inside the payment's transaction); ordering reaches payments only through the
-`Refunds` protocol it declares, which the payments module implements.
+Its public face: payments reaches orders through `OrderPayments` (read an order to pay it, mark
+it paid inside the payment's transaction, as a `PayableOrder` with its `OrderStatus`); ordering
+reaches payments only through the `Refunds` protocol it declares, which payments implements.
 """
+
+from agora.ordering.domain import OrderStatus
+from agora.ordering.ports import OrderPayments, PayableOrder, Refunds
+
+__all__ = ["OrderPayments", "OrderStatus", "PayableOrder", "Refunds"]

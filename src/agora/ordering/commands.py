@@ -5,8 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.catalog.domain import Status as ProductStatus
-from agora.catalog.service import InventoryService, ProductService
+from agora.catalog import InventoryService, ProductService, ProductStatus
 from agora.ordering.access import manages_orders
 from agora.ordering.domain import (
     CUSTOMER_TRANSITIONS,

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agora.catalog.schemas import ProductRead
-from agora.catalog.service import ProductService
-from agora.identity.service import UserService
+from agora.catalog import ProductRead, ProductService
+from agora.identity import UserService
 from agora.ordering.access import sees_all_orders
 from agora.ordering.domain import OrderStatus
 from agora.ordering.errors import OrderNotFound

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import MISSING, Field, StringConstraints
 
-from agora.catalog.schemas import ProductRead
-from agora.identity.schemas import UserSummary
+from agora.catalog import ProductRead
+from agora.identity import UserSummary
 from agora.ordering.domain import MAX_QUANTITY, OrderStatus
 from agora.platform.schemas import VISIBLE, ApiInput, ApiModel, Integer
 

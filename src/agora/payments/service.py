@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from agora.ordering.domain import OrderStatus
-from agora.ordering.ports import OrderPayments
+from agora.ordering import OrderPayments, OrderStatus
 from agora.payments.errors import (
     NotRefundable,
     OrderAlreadyPaid,
