@@ -34,11 +34,13 @@ async def test_unpaid_orders_expire_and_release_stock_once(
         timedelta(seconds=runtime.settings.order_payment_window_seconds + 1)
     )
     try:
-        expired = await scheduler.run_once("expire_unpaid_orders")
-        again = await scheduler.run_once("expire_unpaid_orders")
+        # A run takes at most a batch of 100; other tests' unpaid orders may be due as well.
+        runs = [await scheduler.run_once("expire_unpaid_orders")]
+        while runs[-1] and len(runs) < 1000:
+            runs.append(await scheduler.run_once("expire_unpaid_orders"))
     finally:
         runtime.clock = SystemClock()
-    assert expired >= 1 and again == 0
+    assert sum(runs) >= 1 and runs[-1] == 0, runs
     state = (await client.get(f"/api/v1/orders/{unpaid['id']}", headers=customer.headers)).json()[
         "data"
     ]
