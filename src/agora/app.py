@@ -96,8 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime.create(settings)
     identity = IdentityModule(runtime)
     catalog = CatalogModule(runtime)
-    ordering = OrderingModule(runtime)
     payments = PaymentsModule(runtime)
+    ordering = OrderingModule(runtime, refunds=payments.refunds)
     scheduler = build_scheduler(runtime, ordering, payments)
 
     @asynccontextmanager
@@ -150,10 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
-    app.state.settings = settings
     app.state.runtime = runtime
-    app.state.database = runtime.database
-    app.state.cursor_codec = runtime.cursor_codec
     app.state.scheduler = scheduler
     app.state.readiness = Readiness(settings.ready_timeout, settings.retry_after_seconds)
     app.state.readiness.add("database", runtime.database.ping)

@@ -17,7 +17,7 @@ async def chassis_app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     application.include_router(chassis.router)
     async with LifespanManager(application):
-        async with application.state.database.engine.begin() as connection:
+        async with application.state.runtime.database.engine.begin() as connection:
             await connection.run_sync(chassis.scratch.create_all)
         yield application
 

@@ -32,7 +32,7 @@ async def test_key_is_shown_once_and_stored_hashed(
     listed = (await client.get(KEYS, headers=admin.headers)).json()["data"]
     assert any(item["id"] == created["id"] for item in listed)
     assert key not in (await client.get(KEYS, headers=admin.headers)).text
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         row = await session.scalar(select(ApiKey).where(ApiKey.id == uuid.UUID(created["id"])))
     assert row is not None and key not in (row.key_hash, row.prefix) and len(row.key_hash) == 64
 

@@ -330,7 +330,7 @@ async def test_refresh_token_expires(app: FastAPI, client: httpx.AsyncClient) ->
     email = _email()
     await register(client, email)
     token = refresh_cookie(await login(client, email))
-    async with app.state.database.unit_of_work() as uow:
+    async with app.state.runtime.database.unit_of_work() as uow:
         past = datetime.now(UTC) - timedelta(seconds=1)
         import hashlib
 

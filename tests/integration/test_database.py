@@ -40,7 +40,7 @@ moments = Table(
 
 @pytest.fixture(scope="module")
 async def database(chassis_app: FastAPI) -> Database:
-    db: Database = chassis_app.state.database
+    db: Database = chassis_app.state.runtime.database
     async with db.engine.begin() as connection:
         await connection.run_sync(scratch.create_all)
     return db

@@ -23,7 +23,7 @@ async def _post(
 
 
 async def _orders_of(app: FastAPI, user_id: str) -> int:
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         count = await session.scalar(
             select(func.count()).where(Order.user_id == uuid.UUID(user_id))
         )

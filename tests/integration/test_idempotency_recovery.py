@@ -57,7 +57,7 @@ def _crash_after(
 
 
 async def _count(app: FastAPI, statement: Any) -> int:
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         return int(await session.scalar(statement) or 0)
 
 
@@ -93,7 +93,7 @@ async def test_an_order_retried_after_a_crash_is_answered_not_placed_again(
 
     assert await _count(app, mine) == 1
     order = retried.json()["data"]
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         placed = await session.scalar(
             select(Order.id).where(Order.user_id == uuid.UUID(customer.id))
         )
@@ -175,17 +175,17 @@ async def _sleep_past_the_lock() -> None:
 async def test_a_superseded_attempt_cannot_commit_its_effect(app: FastAPI) -> None:
     """A slow first attempt whose lock expired loses the key to the retry: fencing."""
     store = IdempotencyStore(
-        app.state.database, SystemClock(), ttl=timedelta(hours=1), lock_timeout=timedelta(0)
+        app.state.runtime.database, SystemClock(), ttl=timedelta(hours=1), lock_timeout=timedelta(0)
     )
     owner = f"user:{uuid.uuid4()}"
     first = await store.claim(owner, "slow", "fingerprint")
     second = await store.claim(owner, "slow", "fingerprint")  # lock of 0 s: taken over
     assert isinstance(first, Claimed) and isinstance(second, Claimed)
     assert second.attempt.number == first.attempt.number + 1
-    async with app.state.database.unit_of_work() as uow:
+    async with app.state.runtime.database.unit_of_work() as uow:
         with pytest.raises(Superseded):
             await first.attempt.reach(uow.session, "order_placed", orderId="x")
-    async with app.state.database.unit_of_work() as uow:
+    async with app.state.runtime.database.unit_of_work() as uow:
         await second.attempt.reach(uow.session, "order_placed", orderId="y")
         await uow.commit()
     third = await store.claim(owner, "slow", "fingerprint")
@@ -195,13 +195,16 @@ async def test_a_superseded_attempt_cannot_commit_its_effect(app: FastAPI) -> No
 
 async def test_a_server_error_after_a_recovery_point_unlocks_the_key(app: FastAPI) -> None:
     store = IdempotencyStore(
-        app.state.database, SystemClock(), ttl=timedelta(hours=1), lock_timeout=timedelta(hours=1)
+        app.state.runtime.database,
+        SystemClock(),
+        ttl=timedelta(hours=1),
+        lock_timeout=timedelta(hours=1),
     )
     owner = f"user:{uuid.uuid4()}"
     claimed = await store.claim(owner, "k", "f")
     assert isinstance(claimed, Claimed)
     assert isinstance(await store.claim(owner, "k", "f"), InFlight)
-    async with app.state.database.unit_of_work() as uow:
+    async with app.state.runtime.database.unit_of_work() as uow:
         await claimed.attempt.reach(uow.session, "payment_recorded", paymentId="p")
         await uow.commit()
     await store.abandon(claimed.attempt)  # a 503 after the point: kept, unlocked
@@ -209,14 +212,17 @@ async def test_a_server_error_after_a_recovery_point_unlocks_the_key(app: FastAP
     assert isinstance(resumed, Claimed)
     assert resumed.attempt.resumed("payment_recorded") == {"paymentId": "p"}
     await store.abandon(resumed.attempt)
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         kept = await session.scalar(select(func.count()).where(IdempotencyKey.owner == owner))
     assert kept == 1
 
 
 async def test_a_server_error_before_any_point_forgets_the_key(app: FastAPI) -> None:
     store = IdempotencyStore(
-        app.state.database, SystemClock(), ttl=timedelta(hours=1), lock_timeout=timedelta(hours=1)
+        app.state.runtime.database,
+        SystemClock(),
+        ttl=timedelta(hours=1),
+        lock_timeout=timedelta(hours=1),
     )
     owner = f"user:{uuid.uuid4()}"
     claimed = await store.claim(owner, "k", "f")
@@ -242,7 +248,7 @@ async def test_a_retried_payment_whose_outcome_is_unknown_is_never_charged_twice
         customer = await make_caller(app, client)
         product = await make_product(client, editor, admin=admin, stock=5)
         order = (await place(client, customer, (product["id"], 1))).json()["data"]
-        provider = app.state.payment_provider
+        provider = app.state.payments.provider
         headers = {**customer.headers, "Idempotency-Key": "lost-answer"}
         body = {"orderId": order["id"], "paymentMethod": "pm_card_flaky"}
 
@@ -278,7 +284,7 @@ async def test_a_payment_finished_twice_is_recorded_once(
     product = await make_product(client, editor, admin=admin, stock=5)
     order = (await place(client, customer, (product["id"], 1))).json()["data"]
     paid = (await pay(client, customer, order["id"])).json()["data"]
-    service = app.state.payments
+    service = app.state.payments.service
     charge = Charge("ch_again", succeeded=True)
     again = await service._record(uuid.UUID(paid["id"]), charge)
     assert again.status == "succeeded" and again.refunded_cents == 0

@@ -91,7 +91,7 @@ async def test_an_order_never_stores_a_nul(
     body["shippingAddress"] = {**ADDRESS, "line2": NUL}
     placed = await client.post("/api/v1/orders", json=body, headers=customer.headers)
     assert _fields(placed) == {"shippingAddress.line2"}
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         count = await session.scalar(
             select(func.count()).where(Order.user_id == uuid.UUID(customer.id))
         )

@@ -11,7 +11,7 @@ from tests.support.catalog import make_product
 
 
 async def _low_events(app: FastAPI, product_id: str) -> list[dict[str, object]]:
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         rows = await session.scalars(
             select(EventRecord.payload)
             .where(EventRecord.type == "inventory.low", EventRecord.subject_id == product_id)

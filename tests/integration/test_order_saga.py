@@ -63,7 +63,7 @@ async def test_a_charge_that_lands_after_expiry_is_refunded(
     """The order expires while the provider is charging: the charge is refunded at once."""
     product = await make_product(client, editor, admin=admin, stock=10, priceCents=1500)
     order = (await place(client, customer, (product["id"], 1))).json()["data"]
-    provider = app.state.payment_provider
+    provider = app.state.payments.provider
     original = provider.charge
     runtime = app.state.runtime
 

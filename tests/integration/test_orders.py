@@ -47,7 +47,7 @@ async def test_place_an_order_at_catalog_prices(
     assert order["shippingAddress"] == {**ADDRESS, "line2": ""}
     assert await _stock(client, admin, kettle["id"]) == 9
     assert await _stock(client, admin, beans["id"]) == 7
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         types = list(
             await session.scalars(
                 select(EventRecord.type).where(EventRecord.subject_id == order["id"])

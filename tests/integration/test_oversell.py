@@ -31,7 +31,7 @@ async def test_fifty_concurrent_orders_for_ten_units(
     )
     stock = await client.get(f"/api/v1/inventory/{product['id']}", headers=admin.headers)
     assert stock.json()["data"]["quantity"] == 0
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         ordered = await session.scalar(
             select(func.sum(OrderItem.quantity)).where(
                 OrderItem.product_id == uuid.UUID(product["id"])

@@ -28,7 +28,7 @@ async def _order(
 
 
 async def _event_types(app: FastAPI, subject_id: str) -> list[str]:
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         return list(
             await session.scalars(
                 select(EventRecord.type)
@@ -110,7 +110,7 @@ async def test_a_lost_answer_is_retried_and_charged_once(
     app: FastAPI, client: httpx.AsyncClient, editor: Caller, admin: Caller, customer: Caller
 ) -> None:
     """The first answer never arrives; the retry carries the same key and gets that charge."""
-    provider = app.state.payment_provider
+    provider = app.state.payments.provider
     before = provider.charge_count()
     order = await _order(client, editor, admin, customer)
     response = await pay(client, customer, str(order["id"]), "pm_card_flaky")
@@ -129,7 +129,7 @@ async def test_twenty_parallel_payments_charge_once(
     customer: Caller,
     parallel: int,
 ) -> None:
-    provider = app.state.payment_provider
+    provider = app.state.payments.provider
     before = provider.charge_count()
     order = await _order(client, editor, admin, customer)
     same_key = await asyncio.gather(
@@ -209,7 +209,7 @@ async def test_the_breaker_opens_and_closes_again(make_settings: Callable[..., S
         admin = await make_caller(app, client, "admin")
         customer = await make_caller(app, client)
         order = await _order(client, editor, admin, customer)
-        provider = app.state.payment_provider
+        provider = app.state.payments.provider
         provider.outage = True
         for _ in range(2):
             assert_error(
@@ -246,7 +246,7 @@ async def test_an_unanswered_charge_is_settled_later_exactly_once(
         admin = await make_caller(app, client, "admin")
         customer = await make_caller(app, client)
         order = await _order(client, editor, admin, customer)
-        provider = app.state.payment_provider
+        provider = app.state.payments.provider
         unknown = await pay(client, customer, str(order["id"]), "pm_card_flaky")
         assert_error(unknown, 503, "payment_outcome_unknown")
         assert_error(await pay(client, customer, str(order["id"])), 409, "payment_in_progress")
@@ -283,7 +283,7 @@ async def test_an_unanswered_refund_is_kept_and_paid_back_once(
         customer = await make_caller(app, client)
         order = await _order(client, editor, admin, customer)  # 10000 paid
         payment = (await pay(client, customer, str(order["id"]))).json()["data"]
-        provider = app.state.payment_provider
+        provider = app.state.payments.provider
 
         async def refund(amount: int, key: str) -> httpx.Response:
             return await client.post(

@@ -16,7 +16,7 @@ from tests.support.catalog import PRODUCTS, make_category, make_product, product
 
 
 async def _events(app: FastAPI, product_id: str) -> list[str]:
-    async with app.state.database.session() as session:
+    async with app.state.runtime.database.session() as session:
         rows = await session.scalars(
             select(EventRecord.type)
             .where(EventRecord.subject_id == product_id)

@@ -194,7 +194,7 @@ async def test_the_last_admin_stays(app: FastAPI, client: httpx.AsyncClient, adm
     from agora.identity.models import User
 
     # Make `admin` the only admin for this test, then restore the others.
-    async with app.state.database.unit_of_work() as uow:
+    async with app.state.runtime.database.unit_of_work() as uow:
         others = await uow.session.execute(
             update(User)
             .where(User.role == "admin", User.email != admin.email)
@@ -212,7 +212,7 @@ async def test_the_last_admin_stays(app: FastAPI, client: httpx.AsyncClient, adm
         )
         assert_error(demote, 422, "last_admin")
     finally:
-        async with app.state.database.unit_of_work() as uow:
+        async with app.state.runtime.database.unit_of_work() as uow:
             await uow.session.execute(update(User).where(User.id.in_(demoted)).values(role="admin"))
             await uow.commit()
 

@@ -15,7 +15,7 @@ def counting_sql(app: FastAPI) -> Iterator[list[str]]:
     def record(*args: Any) -> None:
         statements.append(args[2])
 
-    engines = app.state.database.sync_engines
+    engines = app.state.runtime.database.sync_engines
     for engine in engines:
         event.listen(engine, "before_cursor_execute", record)
     try:

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from agora.ordering.commands import ChangeOrderStatus, PlaceOrder
-from agora.ordering.ports import Refunds
 from agora.ordering.queries import ORDERS, OrderReads
 from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
 from agora.platform.envelope import Envelope, page_of
@@ -28,16 +27,18 @@ OrderEditor = Annotated[Principal, authorize(scope=Scope.ORDERS_WRITE)]
 
 
 async def order_reads(request: Request) -> OrderReads:
-    return OrderReads(request.app.state.runtime)
+    reads: OrderReads = request.app.state.ordering.reads
+    return reads
 
 
 async def place_order(request: Request) -> PlaceOrder:
-    return PlaceOrder(request.app.state.runtime)
+    place: PlaceOrder = request.app.state.ordering.place
+    return place
 
 
 async def change_status(request: Request) -> ChangeOrderStatus:
-    refunds: Refunds = request.app.state.refunds
-    return ChangeOrderStatus(request.app.state.runtime, refunds)
+    change: ChangeOrderStatus = request.app.state.ordering.change_status
+    return change
 
 
 Reads = Annotated[OrderReads, Depends(order_reads)]

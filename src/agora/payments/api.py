@@ -15,7 +15,7 @@ from agora.platform.security import CurrentUser, Principal, Role, Scope, authori
 
 
 async def payment_service(request: Request) -> PaymentService:
-    service: PaymentService = request.app.state.payments
+    service: PaymentService = request.app.state.payments.service
     return service
 
 

@@ -1,4 +1,8 @@
-"""How payments plug into an Agora instance (used by `agora.app` only)."""
+"""How payments plugs into an Agora instance (used by `agora.app` only).
+
+The service is built once, here, with its provider behind a gateway; the routes reach it
+through this context's one `app.state.payments` key. `refunds` is what ordering is given.
+"""
 
 from fastapi import FastAPI
 
@@ -16,22 +20,17 @@ class PaymentsModule:
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self.provider = SandboxProvider(latency=settings.sandbox_latency_ms / 1000)
-        self.breakers = Breakers(
-            settings.payment_breaker_threshold, settings.payment_breaker_reset_seconds
-        )
-        gateway = PaymentGateway(
+        self.gateway = PaymentGateway(
             self.provider,
-            self.breakers,
+            Breakers(settings.payment_breaker_threshold, settings.payment_breaker_reset_seconds),
             timeout=settings.payment_timeout_seconds,
             attempts=settings.payment_attempts,
         )
-        self.service = PaymentService(runtime, gateway)
+        self.service = PaymentService(runtime, self.gateway)
         self.refunds = OrderRefunds(self.service)
 
     def install(self, app: FastAPI) -> None:
-        app.state.payments = self.service
-        app.state.refunds = self.refunds
-        app.state.payment_provider = self.provider
+        app.state.payments = self
         app.include_router(router)
 
     def schedule(self, scheduler: Scheduler) -> None:

@@ -451,13 +451,13 @@ class UnitOfWork:
 
 
 async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
+    database: Database = request.app.state.runtime.database
     return database
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read session for the request; it connects only if used and closes at the end."""
-    database: Database = request.app.state.database
+    database: Database = request.app.state.runtime.database
     async with database.session() as session:
         yield session
 

@@ -365,7 +365,7 @@ async def _handle_validation_error(_: Request, exc: Exception) -> Response:
 
 
 async def _handle_dependency_down(request: Request, exc: Exception) -> Response:
-    error = database_unavailable(exc, request.app.state.settings.retry_after_seconds)
+    error = database_unavailable(exc, request.app.state.runtime.settings.retry_after_seconds)
     if error is None:
         raise exc  # anything else is a bug: the last-resort layer logs it and answers 500
     return error_response(error)

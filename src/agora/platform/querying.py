@@ -306,7 +306,7 @@ def collection_query(spec: CollectionSpec) -> Any:
         filters = {item.name: values.pop(name) for name, item in filter_params.items()}
         return build_query(
             spec,
-            request.app.state.cursor_codec,
+            request.app.state.runtime.cursor_codec,
             set(request.query_params.keys()),
             filters=filters,
             **values,

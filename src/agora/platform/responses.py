@@ -91,7 +91,7 @@ def page_response(
 
 def location(request: Request, path: str) -> str:
     """An absolute URL for `path` (Location headers), from AGORA_PUBLIC_URL or the request."""
-    public: str | None = request.app.state.settings.public_url
+    public: str | None = request.app.state.runtime.settings.public_url
     if public:
         return public.rstrip("/") + path
     scope = request.scope

@@ -25,7 +25,7 @@ async def list_categories(
     request: Request, query: CategoriesQuery, viewer: OptionalPrincipal, categories: Categories
 ) -> Response:
     """Product categories, by name."""
-    cache_control, extra = read_policy(viewer, request.app.state.settings)
+    cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
     response = page_response(
         request, await categories.list(query), CategoryRead, query, cache_control=cache_control
     )
@@ -57,7 +57,7 @@ async def get_category(
     category_id: uuid.UUID, request: Request, viewer: OptionalPrincipal, categories: Categories
 ) -> Response:
     """One category."""
-    cache_control, extra = read_policy(viewer, request.app.state.settings)
+    cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
     body = Envelope(data=CategoryRead.model_validate(await categories.get(category_id)))
     return json_response(
         request,

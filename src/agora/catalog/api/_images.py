@@ -125,7 +125,7 @@ async def create_upload(
     body: UploadCreate, request: Request, _: Editor, images: Images
 ) -> Response:
     """A signed URL to `PUT` one large image to; then attach it with `{uploadKey}`."""
-    base = request.app.state.settings.public_url or str(request.base_url)
+    base = request.app.state.runtime.settings.public_url or str(request.base_url)
     key, signed = images.ticket(body.content_type, base)
     ticket = UploadTicket(
         key=key,
@@ -133,7 +133,7 @@ async def create_upload(
         method="PUT",
         headers=signed.headers,
         expires_at=datetime.fromtimestamp(signed.expires_at, tz=UTC),
-        max_bytes=request.app.state.settings.max_signed_upload_bytes,
+        max_bytes=request.app.state.runtime.settings.max_signed_upload_bytes,
     )
     return json_response(request, Envelope(data=ticket), status_code=201, etag=False)
 

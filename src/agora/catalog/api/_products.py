@@ -102,7 +102,7 @@ def product_router(number: int) -> APIRouter:
     def headers(request: Request, successor: str) -> dict[str, str]:
         if number != 1:
             return {}
-        return deprecation(request.app.state.settings, location(request, successor))
+        return deprecation(request.app.state.runtime.settings, location(request, successor))
 
     def one(
         request: Request, record: ProductRecord, extra: dict[str, str], **kwargs: Any
@@ -129,7 +129,7 @@ def product_router(number: int) -> APIRouter:
     ) -> Response:
         """Products, newest first by default (the public sees active ones)."""
         page = await products.list(query, viewer=viewer)
-        cache_control, extra = read_policy(viewer, request.app.state.settings)
+        cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
         body = page_model(data=[version.represent(record) for record in page.items], meta=page.meta)
         return json_response(
             request,
@@ -146,7 +146,7 @@ def product_router(number: int) -> APIRouter:
         # dependencies: each FastAPI sub-dependency costs ~7 µs, 10% of an uncached read.
         viewer = request_principal(request)
         record = await products_of(request).get(product_id, viewer=viewer)
-        cache_control, extra = read_policy(viewer, request.app.state.settings)
+        cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
         return one(
             request, record, {**extra, **response_tags(record.id)}, cache_control=cache_control
         )
