@@ -1,5 +1,5 @@
 """Agora's own schemathesis check, loaded by tests/contract/test_fuzz.py: every 4xx and 5xx
-is the error envelope of SPEC section 1, with the trace id of its response."""
+is the error envelope of docs/api.md ("Conventions"), with the trace id of its response."""
 
 from typing import Any
 

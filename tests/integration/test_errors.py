@@ -1,4 +1,4 @@
-"""Every error answers in the envelope of SPEC.md 1-2, with the right status and a trace id."""
+"""Every error answers in the envelope of docs/api.md, with the right status and a trace id."""
 
 import httpx
 import pytest

@@ -1,4 +1,4 @@
-"""Products: the REST resource with every practice of SPEC.md at once."""
+"""Products: the REST resource with every practice of docs/api.md at once."""
 
 import asyncio
 import uuid

@@ -1,4 +1,4 @@
-"""The success and error envelopes of SPEC.md section 1."""
+"""The success and error envelopes (docs/api.md, "Conventions")."""
 
 from functools import cache
 from typing import Any, Generic, Literal, TypeVar

@@ -2,8 +2,8 @@
 
 A service calls `record(session, ...)` before committing; the event row commits or rolls back
 with the business rows, so nothing is announced that did not happen and nothing that happened
-goes unannounced. The table doubles as the event log (`GET /events`); a relay marks rows
-`published_at` once subscribers (webhooks, projections) have them.
+goes unannounced. The table is the event log (`GET /events`). Nothing relays the rows to
+subscribers yet: `published_at` stays empty until a relay exists.
 """
 
 import uuid

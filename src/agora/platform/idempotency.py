@@ -1,4 +1,4 @@
-"""Idempotency keys (SPEC.md section 5): a repeated POST gets the first answer, not a second effect.
+"""Idempotency keys: a repeated POST gets the first answer, not a second effect (docs/api.md).
 
 The design is Stripe's (atomic phases and recovery points), ADR 14:
 

@@ -1,7 +1,7 @@
 """CORS for the configured origins only, with 204 preflights and enveloped refusals.
 
 Starlette's CORSMiddleware does the matching; Agora changes what a preflight answers: 204 with
-no body when allowed (SPEC.md section 3), the error envelope when refused.
+no body when allowed (docs/api.md, "Headers"), the error envelope when refused.
 """
 
 from collections.abc import Sequence

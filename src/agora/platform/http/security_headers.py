@@ -1,4 +1,4 @@
-"""Security headers on every response (SPEC.md section 3), as a policy the request-context
+"""Security headers on every response (docs/api.md, "Headers"), as a policy the request-context
 layer applies while it adds the request id (one pass over the headers, not one layer more).
 
 A response that sets its own Content-Security-Policy or Cache-Control keeps it (the docs pages

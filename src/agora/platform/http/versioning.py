@@ -1,4 +1,4 @@
-"""Unversioned `/api/...` paths, versioned by the Accept header (SPEC.md section 1).
+"""Unversioned `/api/...` paths, versioned by the Accept header (docs/api.md, "Conventions").
 
 `Accept: application/vnd.agora.api+json; version=2` on `/api/products` is served by
 `/api/v2/products`; without a version it is v1. Only resources that have a v2 go there; a v2
