@@ -7,14 +7,13 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from agora.ordering import OrderPayments, OrderStatus
+from agora.payments.domain import check_refund, refundable
 from agora.payments.errors import (
-    NotRefundable,
     OrderAlreadyPaid,
     OrderNotPayable,
     PaymentDeclined,
     PaymentInProgress,
     PaymentNotFound,
-    RefundTooLarge,
 )
 from agora.payments.events import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
 from agora.payments.gateway import PaymentGateway, ProviderUnreachable
@@ -231,14 +230,8 @@ class PaymentService:
             payment = await payments.lock(data.payment_id)
             if payment is None:
                 raise PaymentNotFound(field="paymentId")
-            if payment.status != "succeeded":
-                raise NotRefundable("Only a successful payment can be refunded.", field="paymentId")
-            remaining = payment.amount_cents - payment.refunded_cents
-            if data.amount_cents > remaining:
-                raise RefundTooLarge(
-                    f"At most {remaining} {payment.currency} minor units remain refundable.",
-                    field="amountCents",
-                )
+            remaining = refundable(payment.status, payment.amount_cents, payment.refunded_cents)
+            check_refund(data.amount_cents, remaining, payment.currency)
             payment.refunded_cents += data.amount_cents  # reserved now, under the row lock
             refund = Refund(
                 id=new_id(),

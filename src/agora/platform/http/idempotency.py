@@ -181,16 +181,25 @@ def _owner(scope: Scope) -> str:
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
+    return fingerprint(scope["path"], scope.get("query_string", b""), body)
+
+
+def _canonical(scope: Scope, body: bytes) -> bytes:
+    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
+    return canonical_body(content_type, body)
+
+
+def fingerprint(path: str, query: bytes, body: bytes) -> str:
+    """What makes two requests under one key the same request: path, query and body."""
     digest = hashlib.sha256()
-    digest.update(scope["path"].encode())
-    digest.update(b"\0" + scope.get("query_string", b"") + b"\0")
+    digest.update(path.encode())
+    digest.update(b"\0" + query + b"\0")
     digest.update(body)
     return digest.hexdigest()
 
 
-def _canonical(scope: Scope, body: bytes) -> bytes:
+def canonical_body(content_type: bytes, body: bytes) -> bytes:
     """A JSON body as canonical JSON (sorted keys, no spaces); any other body as it is."""
-    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
     kind = content_type.split(b";", 1)[0].strip().lower()
     if body and (kind == b"application/json" or kind.endswith(b"+json")):
         try:
