@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-sqlite test-postgres lint fmt typecheck check migrate seed serve openapi bench clean
+.PHONY: help run test test-fast test-sqlite test-postgres lint fmt typecheck check migrate seed serve openapi bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ test: $(STAMP) ## Run the tests on SQLite, then on PostgreSQL + Redis if AGORA_T
 		echo "== again on PostgreSQL ($$AGORA_TEST_DATABASE_URL) =="; \
 		AGORA_TEST_BACKEND=postgres $(BIN)/pytest; \
 	fi
+
+test-fast: $(STAMP) ## Run the tests on SQLite without the slow ones (fault tests, real servers, the fuzzer)
+	$(BIN)/pytest -m 'not slow'
 
 test-sqlite: $(STAMP) ## Run the tests on SQLite only
 	$(BIN)/pytest

@@ -27,17 +27,36 @@ def pytest_report_header() -> str:
     return f"agora backend: {backends.BACKEND}"
 
 
+_DESELECTED: dict[str, int] = {}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The SQLite pass runs what the embedded defaults can run; the other pass runs the rest."""
     keep, drop = [], []
     for item in items:
-        skip = (item.get_closest_marker("postgres_only") and backends.BACKEND != "postgres") or (
-            item.get_closest_marker("needs_redis") and backends.REDIS_URL is None
-        )
-        (drop if skip else keep).append(item)
+        reason = None
+        if item.get_closest_marker("postgres_only") and backends.BACKEND != "postgres":
+            reason = "need PostgreSQL (run with AGORA_TEST_BACKEND=postgres)"
+        elif item.get_closest_marker("needs_redis") and backends.REDIS_URL is None:
+            reason = "need Redis (set AGORA_TEST_REDIS_URL)"
+        if reason is None:
+            keep.append(item)
+        else:
+            drop.append(item)
+            _DESELECTED[reason] = _DESELECTED.get(reason, 0) + 1
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why tests were deselected, not only how many (`make test` runs them on PostgreSQL)."""
+    for reason, count in sorted(_DESELECTED.items()):
+        terminalreporter.write_line(f"deselected {count}: {reason}")
+    others = len(terminalreporter.stats.get("deselected", [])) - sum(_DESELECTED.values())
+    if others > 0:
+        expression = terminalreporter.config.option.markexpr or "the command line"
+        terminalreporter.write_line(f"deselected {others}: by -m {expression!r}")
 
 
 @pytest.fixture(scope="session")

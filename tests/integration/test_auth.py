@@ -264,7 +264,7 @@ async def test_concurrent_refreshes_cannot_both_succeed(client: httpx.AsyncClien
         *(client.post("/api/v1/auth/refresh", json={"refreshToken": token}) for _ in range(5))
     )
     statuses = sorted(response.status_code for response in responses)
-    assert statuses.count(200) <= 1, statuses
+    assert statuses.count(200) == 1, statuses  # one rotation wins; the rest are reuse
     assert set(statuses) <= {200, 401}
 
 

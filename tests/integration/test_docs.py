@@ -47,3 +47,30 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
     document = response.json()
     assert document["openapi"].startswith("3.1")
     assert document["info"]["title"] == "Agora"
+    assert document["info"]["description"].strip()
+
+
+async def test_both_pages_load_a_document_that_matches_the_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    """The pages point at the served document; every path in it is served with exactly the
+    methods it documents (the 405 `Allow` of a method nobody serves tells), and each operation
+    has a description and a success answer: a page that renders nothing useful fails."""
+    swagger = (await client.get("/docs")).text
+    redoc = (await client.get("/redoc")).text
+    url = re.search(r'data-openapi-url="([^"]+)"', swagger)
+    assert url is not None and f'spec-url="{url.group(1)}"' in redoc
+    init = await client.get("/docs/swagger-init.js")
+    assert init.status_code == 200 and "dataset.openapiUrl" in init.text  # read by the page
+
+    document = (await client.get(url.group(1))).json()
+    assert len(document["paths"]) >= 25
+    for path, item in document["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "01900000-0000-7000-8000-000000000000", path)
+        refused = await client.request("TRACE", concrete)
+        assert refused.status_code == 405, (path, refused.status_code)
+        allowed = {m.strip().lower() for m in refused.headers["allow"].split(",")}
+        assert allowed - {"head", "options"} == set(item), (path, allowed, set(item))
+        for method, operation in item.items():
+            assert operation.get("description") or operation.get("summary"), (method, path)
+            assert any(code.startswith("2") for code in operation["responses"]), (method, path)

@@ -26,6 +26,8 @@ from tests.support.catalog import make_product
 from tests.support.orders import order_body
 from tests.support.processes import private_postgres
 
+pytestmark = pytest.mark.slow  # real servers of its own, started and stopped
+
 BOUND = 2.0  # AGORA_DB_TIMEOUT for these tests (default 5): the rule is the same, faster
 SLACK = 1.5  # scheduling on a loaded two-core machine
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from agora.settings import Settings
 from tests.support.auth import make_caller
@@ -18,6 +19,8 @@ from tests.support.catalog import PRODUCTS, make_product
 from tests.support.instances import instances
 from tests.support.orders import order_body
 from tests.support.processes import private_redis
+
+pytestmark = pytest.mark.slow  # real servers of its own, started and stopped
 
 
 async def _order_times(

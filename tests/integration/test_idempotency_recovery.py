@@ -61,6 +61,7 @@ async def _count(app: FastAPI, statement: Any) -> int:
         return int(await session.scalar(statement) or 0)
 
 
+@pytest.mark.slow
 async def test_an_order_retried_after_a_crash_is_answered_not_placed_again(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -134,6 +135,7 @@ async def test_a_resumed_order_purges_what_the_crashed_attempt_left_cached(
         assert (await client.get(public)).json()["data"]["stock"] == 7
 
 
+@pytest.mark.slow
 async def test_a_payment_retried_after_a_crash_returns_the_payment(
     app: FastAPI,
     client: httpx.AsyncClient,

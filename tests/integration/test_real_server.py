@@ -17,6 +17,8 @@ import pytest
 from agora.settings import Settings
 from tests.support.server import agora_env, running_server
 
+pytestmark = pytest.mark.slow  # real servers of its own, started and stopped
+
 MiB = 1024 * 1024
 
 

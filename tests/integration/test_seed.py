@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from agora.catalog.models import Category, Product, ProductTag
@@ -40,6 +41,7 @@ async def _counts(settings: Settings) -> tuple[int, int, int, int]:
         await runtime.close()
 
 
+@pytest.mark.slow
 async def test_seed_is_idempotent_and_resumable(
     settings: Settings, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
