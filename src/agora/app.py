@@ -13,11 +13,12 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from agora import __version__
-from agora.catalog.module import V2_RESOURCES, CatalogModule
+from agora.catalog.module import CatalogModule
+from agora.events.module import EventsModule
 from agora.identity.module import IdentityModule
 from agora.ordering.module import OrderingModule
 from agora.payments.module import PaymentsModule
-from agora.platform import event_log, health
+from agora.platform import health
 from agora.platform.docs import install_docs
 from agora.platform.errors import install_error_handlers
 from agora.platform.health import Readiness
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     catalog = CatalogModule(runtime)
     payments = PaymentsModule(runtime)
     ordering = OrderingModule(runtime, refunds=payments.refunds)
+    events = EventsModule(runtime)
     scheduler = build_scheduler(runtime, ordering, payments)
 
     @asynccontextmanager
@@ -142,8 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             authenticator=identity.authenticator,
             limiter=runtime.limiter if settings.rate_limit_enabled else None,
             rate_policy=runtime.rate_policy,
-            versions={2: V2_RESOURCES},
-            path_limits=(("/api/v1/uploads/", settings.max_signed_upload_bytes),),
+            rules=identity.rules + catalog.rules,
             idempotency=idempotency_store(runtime),
             response_cache=runtime.response_cache,
         ),
@@ -164,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     identity.install(app)
     ordering.install(app)
     payments.install(app)
-    app.include_router(event_log.router)
+    events.install(app)
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

@@ -21,6 +21,7 @@ VIOLATIONS = {
     "identity-face": ("ordering/domain.py", "import agora.identity.repository"),
     "ordering-face": ("payments/domain.py", "import agora.ordering.repository"),
     "payments-face": ("ordering/domain.py", "import agora.payments.repository"),
+    "events-face": ("ordering/domain.py", "import agora.events.repository"),
 }
 
 

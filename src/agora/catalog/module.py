@@ -3,16 +3,19 @@
 from fastapi import FastAPI
 
 from agora.catalog import api, cache
+from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
-
-# The first path segments /api/v2 serves (everything else is the same in every version).
-V2_RESOURCES = frozenset({"products"})
 
 
 class CatalogModule:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         cache.subscribe(runtime)
+        self.rules = PathRules(
+            # Signed uploads stream large files straight to storage.
+            body_limits=((api.UPLOADS_PATH + "/", runtime.settings.max_signed_upload_bytes),),
+            v2_resources=frozenset({"products"}),
+        )
 
     def install(self, app: FastAPI) -> None:
         app.include_router(api.product_router(1))

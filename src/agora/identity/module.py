@@ -6,7 +6,13 @@ from agora.identity import revocations
 from agora.identity.api import router, well_known
 from agora.identity.authentication import IdentityAuthenticator
 from agora.identity.revocations import RevocationFeed
+from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
+
+# Sign-in takes the strict per-IP limit; its answers and new API keys hold secrets that an
+# Idempotency-Key replay must never store.
+_AUTH = ("/api/v1/auth/", "/api/auth/")
+_API_KEYS = ("/api/v1/api-keys", "/api/api-keys")
 
 
 class IdentityModule:
@@ -15,6 +21,7 @@ class IdentityModule:
         revocations.subscribe(runtime)
         self.authenticator = IdentityAuthenticator(runtime)
         self.feed = RevocationFeed(runtime)
+        self.rules = PathRules(strict_rate_limit=_AUTH, never_stored=_AUTH + _API_KEYS)
 
     def install(self, app: FastAPI) -> None:
         app.include_router(router)

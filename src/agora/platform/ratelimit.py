@@ -322,8 +322,8 @@ class RatePolicy:
             login=parse(settings.rate_limit_login),
         )
 
-    def for_request(self, path: str, authenticated: bool) -> tuple[str, RateLimitItem]:
-        """The (namespace, limit) for a path: `/auth/*` is stricter and always per client IP."""
-        if "/auth/" in path and path.startswith("/api/"):
+    def for_request(self, *, strict: bool, authenticated: bool) -> tuple[str, RateLimitItem]:
+        """The (namespace, limit) of a request: strict paths (sign-in) are always per client IP."""
+        if strict:
             return "auth", self.auth
         return ("user", self.authenticated) if authenticated else ("anonymous", self.anonymous)

@@ -2,7 +2,7 @@
 
 Both keep files under keys Agora chooses (never a client's file name), stream uploads with a
 size limit, and hand out signed, expiring upload URLs for large files: the local store signs
-its own `PUT /api/v1/uploads/{key}` URLs with HMAC; S3 presigns a `PUT` to the bucket.
+its own upload route's URLs (`{uploads_url}/{key}`) with HMAC; S3 presigns a `PUT` to the bucket.
 """
 
 import asyncio
@@ -55,7 +55,7 @@ class Storage(Protocol):
         ...
 
     def sign_upload(
-        self, key: str, content_type: str, max_bytes: int, expires_in: int, base_url: str
+        self, key: str, content_type: str, max_bytes: int, expires_in: int, uploads_url: str
     ) -> SignedUpload: ...
 
 
@@ -143,7 +143,7 @@ class LocalStorage:
         return FileResponse(path, media_type=content_type, headers={"Cache-Control": cache_control})
 
     def sign_upload(
-        self, key: str, content_type: str, max_bytes: int, expires_in: int, base_url: str
+        self, key: str, content_type: str, max_bytes: int, expires_in: int, uploads_url: str
     ) -> SignedUpload:
         expires = int(time.time()) + expires_in
         query = urlencode(
@@ -155,7 +155,7 @@ class LocalStorage:
             }
         )
         return SignedUpload(
-            url=f"{base_url.rstrip('/')}/api/v1/uploads/{key}?{query}",
+            url=f"{uploads_url}/{key}?{query}",
             method="PUT",
             headers={"Content-Type": content_type},
             expires_at=expires,
@@ -239,9 +239,10 @@ class S3Storage:
         )
 
     def sign_upload(
-        self, key: str, content_type: str, max_bytes: int, expires_in: int, base_url: str
+        self, key: str, content_type: str, max_bytes: int, expires_in: int, uploads_url: str
     ) -> SignedUpload:
-        del base_url, max_bytes  # the bucket enforces its own limits; the size is checked on attach
+        # The bucket enforces its own limits; the size is checked when the upload is attached.
+        del uploads_url, max_bytes
         url = self.client.generate_presigned_url(
             "put_object",
             Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},

@@ -22,6 +22,9 @@ from agora.platform.security import OptionalPrincipal
 
 router = api_router(prefix="/api/v1", tags=["images"])
 
+UPLOADS_PATH = "/api/v1/uploads"
+"""Where signed uploads go: `PUT {UPLOADS_PATH}/{key}` (`receive_upload`)."""
+
 _CHUNK = 64 * 1024
 _UPLOAD_BODY = {
     "requestBody": {
@@ -126,7 +129,7 @@ async def create_upload(
 ) -> Response:
     """A signed URL to `PUT` one large image to; then attach it with `{uploadKey}`."""
     base = request.app.state.runtime.settings.public_url or str(request.base_url)
-    key, signed = images.ticket(body.content_type, base)
+    key, signed = images.ticket(body.content_type, base.rstrip("/") + UPLOADS_PATH)
     ticket = UploadTicket(
         key=key,
         url=signed.url,
@@ -138,7 +141,9 @@ async def create_upload(
     return json_response(request, Envelope(data=ticket), status_code=201, etag=False)
 
 
-@router.put("/uploads/{key}", status_code=201, include_in_schema=False)
+@router.put(
+    UPLOADS_PATH.removeprefix("/api/v1") + "/{key}", status_code=201, include_in_schema=False
+)
 async def receive_upload(
     key: str,
     request: Request,

@@ -106,15 +106,15 @@ class ImageService:
         cache = IMMUTABLE if public else "private, max-age=300"
         return self.storage.serve(image.storage_key, image.content_type, cache)
 
-    def ticket(self, content_type: str, base_url: str) -> tuple[str, SignedUpload]:
-        """A signed, expiring URL to upload one large file to."""
+    def ticket(self, content_type: str, uploads_url: str) -> tuple[str, SignedUpload]:
+        """A signed, expiring URL to upload one large file to (under `uploads_url`)."""
         key = new_id().hex
         signed = self.storage.sign_upload(
             key,
             content_type,
             self.settings.max_signed_upload_bytes,
             self.settings.upload_url_ttl_seconds,
-            base_url,
+            uploads_url,
         )
         return key, signed
 

@@ -2,9 +2,10 @@
 
 For every API request this layer identifies the caller from a bearer token or an `X-API-Key`,
 counts the request against the caller's rate limit (per user or key when authenticated, per
-client IP otherwise, stricter on `/auth/*`), answers 429 when the limit is spent, and refuses
-bad credentials with 401. Every response carries `X-RateLimit-*` headers. Routes then read the
-caller from `request.state.principal`. Probes (`/health`, `/ready`) are never limited.
+client IP otherwise, stricter on the paths modules declare strict, such as sign-in), answers
+429 when the limit is spent, and refuses bad credentials with 401. Every response carries
+`X-RateLimit-*` headers. Routes then read the caller from `request.state.principal`. Probes
+(`/health`, `/ready`) are never limited.
 """
 
 from urllib.parse import parse_qsl
@@ -28,11 +29,13 @@ class AccessMiddleware:
         authenticator: Authenticator | None,
         limiter: RateLimiter | None,
         policy: RatePolicy,
+        strict_paths: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.limiter = limiter
         self.policy = policy
+        self.strict_paths = strict_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
@@ -67,7 +70,10 @@ class AccessMiddleware:
 
         decision: RateDecision | None = None
         if self.limiter is not None:
-            namespace, item = self.policy.for_request(scope["path"], principal is not None)
+            namespace, item = self.policy.for_request(
+                strict=scope["path"].startswith(self.strict_paths),
+                authenticated=principal is not None,
+            )
             if principal is not None and namespace != "auth":
                 caller = principal.rate_key
             else:

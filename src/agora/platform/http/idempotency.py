@@ -1,10 +1,10 @@
 """`Idempotency-Key` on every POST: claim, run once, store the answer, replay it on repeats.
 
 Sits inside the body limit (the body is already bounded) and after the access layer (the key
-belongs to the caller: a user, an API key, or an anonymous client's IP). Paths that hand out
-secrets (`/auth/*`, `/api-keys`) are left out: their answers must never be stored. The request's
-`Attempt` goes to the route in the scope's state, so that its use case records recovery points
-in its own transactions (`agora.platform.idempotency`).
+belongs to the caller: a user, an API key, or an anonymous client's IP). Paths whose answers
+hand out secrets (modules declare them: sign-in, new API keys) are left out: never stored. The
+request's `Attempt` goes to the route in the scope's state, so that its use case records
+recovery points in its own transactions (`agora.platform.idempotency`).
 
 Two requests are the same when path, query and body are; a JSON body is compared as canonical
 JSON (keys sorted), so the same document with its keys in another order is the same request.

@@ -12,6 +12,7 @@ from agora.platform.http.cors import AgoraCORSMiddleware
 from agora.platform.http.head import HeadAsGetMiddleware
 from agora.platform.http.https import HttpsMiddleware
 from agora.platform.http.idempotency import IdempotencyMiddleware
+from agora.platform.http.path_rules import PathRules
 from agora.platform.http.request_context import RequestContextMiddleware
 from agora.platform.http.response_cache import ResponseCache, ResponseCacheMiddleware
 from agora.platform.http.security_headers import SecurityHeaders
@@ -28,12 +29,15 @@ def middleware_stack(
     authenticator: Authenticator | None = None,
     limiter: RateLimiter | None = None,
     rate_policy: RatePolicy | None = None,
-    versions: dict[int, frozenset[str]] | None = None,
-    path_limits: tuple[tuple[str, int], ...] = (),
+    rules: PathRules | None = None,
     idempotency: IdempotencyStore | None = None,
     response_cache: ResponseCache | None = None,
 ) -> list[Middleware]:
-    """Outermost first: client address and scheme, ids and logs, headers, the door, the body."""
+    """Outermost first: client address and scheme, ids and logs, headers, the door, the body.
+
+    `rules` are what the installed modules declared about their paths.
+    """
+    rules = rules or PathRules()
     public_host = urlsplit(settings.public_url).netloc if settings.public_url else None
     security = SecurityHeaders(hsts_max_age=settings.hsts_max_age)
     stack = []
@@ -55,12 +59,13 @@ def middleware_stack(
             origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
         ),
-        Middleware(ApiVersionMiddleware, versions=versions or {}),
+        Middleware(ApiVersionMiddleware, versions={2: rules.v2_resources}),
         Middleware(
             AccessMiddleware,
             authenticator=authenticator,
             limiter=limiter,
             policy=rate_policy or RatePolicy.from_settings(settings),
+            strict_paths=rules.strict_rate_limit,
         ),
         Middleware(ResponseCacheMiddleware, cache=response_cache),
         Middleware(HeadAsGetMiddleware),
@@ -69,11 +74,11 @@ def middleware_stack(
             BodyLimitMiddleware,
             max_body_bytes=settings.max_body_bytes,
             max_upload_bytes=settings.max_upload_bytes,
-            path_limits=path_limits,
+            path_limits=rules.body_limits,
         ),
     ]
     if idempotency is not None:
-        # Answers that hand out secrets are never stored: sign-in and new API keys.
-        excluded = ("/api/v1/auth/", "/api/auth/", "/api/v1/api-keys", "/api/api-keys")
-        stack.append(Middleware(IdempotencyMiddleware, store=idempotency, excluded=excluded))
+        stack.append(
+            Middleware(IdempotencyMiddleware, store=idempotency, excluded=rules.never_stored)
+        )
     return stack
