@@ -5,6 +5,7 @@ json_response), on a scratch table outside Agora's own metadata.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -138,15 +139,10 @@ async def upload(file: Annotated[UploadFile, File()]) -> Envelope[UploadRead]:
 
 @router.get("/items", response_model=Page[ItemRead])
 async def list_items(request: Request, session: SessionDep, query: ItemsQuery) -> Response:
-    pager = query.paginator
-    base = query.where(select(items))
-    rows = (await session.execute(pager.statement(base))).all()
-    total = (
-        (await session.execute(pager.count_statement(base))).scalar_one()
-        if pager.needs_total
-        else None
-    )
-    page = pager.result(rows, total)
+    async def fetch_all(statement: Any) -> Sequence[Any]:
+        return (await session.execute(statement)).all()
+
+    page = await query.paginator.fetch_rows(fetch_all, query.where(select(items)))
     body = Page[ItemRead](data=[ItemRead.model_validate(row) for row in page.items], meta=page.meta)
     return json_response(
         request,

@@ -32,11 +32,5 @@ class EventLog:
         self.database = database
 
     async def page(self, query: CollectionQuery) -> PageResult[EventRecord]:
-        pager = query.paginator
-        base = query.where(select(EventRecord))
         async with self.database.session() as session:
-            rows = list((await session.scalars(pager.statement(base))).all())
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
-        return pager.result(rows, total)
+            return await query.paginator.fetch(session, query.where(select(EventRecord)))

@@ -81,13 +81,8 @@ class OrderReads:
         base = query.where(OrderRepository.listing())
         if not sees_all_orders(viewer):
             base = base.where(Order.user_id == viewer.id)
-        pager = query.paginator
         async with self.runtime.database.session() as session:
-            orders = list((await session.scalars(pager.statement(base))).all())
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
-            page = pager.result(orders, total)
+            page = await query.paginator.fetch(session, base)
             items = await OrderRepository(session).items_of([order.id for order in page.items])
         return PageResult(await self._assemble(page.items, items, query.expand), page.meta)
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +19,7 @@ from uuid import UUID
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.platform.envelope import CursorMeta, OffsetMeta
 from agora.platform.errors import BadRequest
@@ -209,6 +210,24 @@ class Paginator:
 
     def count_statement(self, base: Select[Any]) -> Select[Any]:
         return select(func.count()).select_from(base.order_by(None).subquery())
+
+    async def fetch(self, session: AsyncSession, base: Select[Any]) -> PageResult[Any]:
+        """One page of the ORM objects `base` selects (and the total, for an offset page)."""
+        rows = list((await session.scalars(self.statement(base))).all())
+        total = None
+        if self.needs_total:
+            total = int((await session.execute(self.count_statement(base))).scalar_one())
+        return self.result(rows, total)
+
+    async def fetch_rows(
+        self, fetch_all: Callable[[Select[Any]], Awaitable[Sequence[Any]]], base: Select[Any]
+    ) -> PageResult[Any]:
+        """One page of the rows `base` selects, through `fetch_all` (e.g. `Database.fetch_all`)."""
+        rows = await fetch_all(self.statement(base))
+        total = None
+        if self.needs_total:
+            total = int((await fetch_all(self.count_statement(base)))[0][0])
+        return self.result(rows, total)
 
     def result(self, rows: Sequence[T], total: int | None = None) -> PageResult[T]:
         if isinstance(self.page, OffsetPage):

@@ -30,13 +30,8 @@ class CategoryService:
 
     async def list(self, query: CollectionQuery) -> PageResult[Category]:
         base = query.where(CategoryRepository.listing())
-        pager = query.paginator
         async with self.database.session() as session:
-            rows = list((await session.scalars(pager.statement(base))).all())
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
-        return pager.result(rows, total)
+            return await query.paginator.fetch(session, base)
 
     async def get(self, category_id: uuid.UUID) -> Category:
         async with self.database.session() as session:

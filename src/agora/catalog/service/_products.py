@@ -83,12 +83,7 @@ class ProductService:
             if status is not None and status != Status.ACTIVE:
                 raise Forbidden("Only editors can list draft or archived products.", field="status")
             base = base.where(Product.status == Status.ACTIVE.value)
-        pager = query.paginator
-        rows = await self.database.fetch_all(pager.statement(base))
-        total = None
-        if pager.needs_total:
-            total = int((await self.database.fetch_all(pager.count_statement(base)))[0][0])
-        page = pager.result(rows, total)
+        page = await query.paginator.fetch_rows(self.database.fetch_all, base)
         return PageResult([to_record(row) for row in page.items], page.meta)
 
     async def records(self, product_ids: set[uuid.UUID]) -> dict[uuid.UUID, ProductRecord]:

@@ -73,13 +73,7 @@ class ApiKeyService:
 
     async def list(self, query: CollectionQuery) -> PageResult[ApiKey]:
         async with self.database.session() as session:
-            base = query.where(ApiKeyRepository.listing())
-            pager = query.paginator
-            rows = list((await session.scalars(pager.statement(base))).all())
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
-        return pager.result(rows, total)
+            return await query.paginator.fetch(session, query.where(ApiKeyRepository.listing()))
 
     async def revoke(self, key_id: uuid.UUID) -> None:
         async with self.database.unit_of_work() as uow:

@@ -82,13 +82,7 @@ class UserService:
 
     async def list(self, query: CollectionQuery) -> PageResult[User]:
         async with self.database.session() as session:
-            base = query.where(UserRepository.live())
-            pager = query.paginator
-            rows = list((await session.scalars(pager.statement(base))).all())
-            total = None
-            if pager.needs_total:
-                total = int((await session.execute(pager.count_statement(base))).scalar_one())
-        return pager.result(rows, total)
+            return await query.paginator.fetch(session, query.where(UserRepository.live()))
 
     async def update(
         self,
