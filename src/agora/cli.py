@@ -82,8 +82,8 @@ def seed(
     ] = 240,
 ) -> None:
     """Load demo data. Idempotent: running it twice changes nothing the second time."""
+    from agora.demo_data import seed_all
     from agora.platform.observability import configure_logging
-    from agora.seeding import seed_all
 
     settings = Settings()
     configure_logging("warning", settings.log_format)

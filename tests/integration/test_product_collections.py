@@ -218,8 +218,8 @@ QUERIES: dict[str, tuple[dict[str, Any], set[str]]] = {
 
 
 async def _plan(runtime: Runtime, params: dict[str, Any], *, analyze: bool = False) -> str:
+    from agora.catalog.collections import PRODUCTS as SPEC
     from agora.catalog.models import Category, Product
-    from agora.catalog.queries import PRODUCTS as SPEC
     from agora.catalog.repository import product_rows
 
     values: dict[str, Any] = {f.name: params.get(f.name) for f in SPEC.filters}
@@ -263,8 +263,8 @@ async def test_every_filter_and_sort_uses_its_index(large_catalog: Runtime, name
 @pytest.mark.postgres_only
 async def test_a_deep_cursor_page_costs_what_the_first_costs(large_catalog: Runtime) -> None:
     """Page 500 by cursor reads as few buffers as page 1; by offset it reads far more."""
+    from agora.catalog.collections import PRODUCTS as SPEC
     from agora.catalog.models import Product
-    from agora.catalog.queries import PRODUCTS as SPEC
     from agora.catalog.repository import product_rows
 
     async with large_catalog.database.session() as session:

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from agora.identity.collections import API_KEYS, USERS
 from agora.identity.errors import RefreshRejected
-from agora.identity.queries import API_KEYS, USERS
 from agora.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,

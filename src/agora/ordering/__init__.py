@@ -5,7 +5,7 @@ it paid inside the payment's transaction, as a `PayableOrder` with its `OrderSta
 reaches payments only through the `Refunds` protocol it declares, which payments implements.
 """
 
+from agora.ordering.billing import OrderPayments, PayableOrder, Refunds
 from agora.ordering.domain import OrderStatus
-from agora.ordering.ports import OrderPayments, PayableOrder, Refunds
 
 __all__ = ["OrderPayments", "OrderStatus", "PayableOrder", "Refunds"]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.catalog import InventoryService, ProductService, ProductStatus
-from agora.ordering.access import manages_orders
+from agora.ordering.billing import Refunds
 from agora.ordering.domain import (
     CUSTOMER_TRANSITIONS,
     MAX_QUANTITY,
@@ -24,7 +24,7 @@ from agora.ordering.errors import (
 )
 from agora.ordering.events import BY_STATUS, ORDER_CANCELLED, ORDER_CREATED
 from agora.ordering.models import Order, OrderItem
-from agora.ordering.ports import Refunds
+from agora.ordering.permissions import manages_orders
 from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderCreate
 from agora.platform import events

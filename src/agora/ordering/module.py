@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from agora.ordering.api import router
+from agora.ordering.billing import Refunds
 from agora.ordering.commands import ChangeOrderStatus, ExpireUnpaidOrders, PlaceOrder
-from agora.ordering.ports import Refunds
 from agora.ordering.queries import OrderReads
 from agora.platform.jobs import Scheduler
 from agora.platform.runtime import Runtime

@@ -8,10 +8,10 @@ from typing import Any
 
 from agora.catalog import ProductRead, ProductService
 from agora.identity import UserService
-from agora.ordering.access import sees_all_orders
 from agora.ordering.domain import OrderStatus
 from agora.ordering.errors import OrderNotFound
 from agora.ordering.models import Order, OrderItem
+from agora.ordering.permissions import sees_all_orders
 from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderItemRead, OrderRead
 from agora.platform.pagination import PageResult, SortField

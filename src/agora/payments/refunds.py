@@ -1,4 +1,4 @@
-"""Payments' side of `agora.ordering.ports.Refunds`: refunds for cancelled paid orders."""
+"""Payments' side of `agora.ordering.billing.Refunds`: refunds for cancelled paid orders."""
 
 import uuid
 

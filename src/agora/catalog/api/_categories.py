@@ -6,7 +6,7 @@ from fastapi import Request, Response
 from agora.catalog.api._caching import read_policy
 from agora.catalog.api._deps import Categories
 from agora.catalog.cache import CATEGORIES_TAG
-from agora.catalog.queries import CATEGORIES
+from agora.catalog.collections import CATEGORIES
 from agora.catalog.schemas import CategoryCreate, CategoryRead
 from agora.platform.envelope import Envelope, page_of
 from agora.platform.idempotency import IdempotencyAttempt

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from agora.catalog.api._caching import deprecation, read_policy
 from agora.catalog.api._deps import Admin, Editor, Products, products_of
 from agora.catalog.cache import response_tags
-from agora.catalog.queries import PRODUCTS, PRODUCTS_V2
+from agora.catalog.collections import PRODUCTS, PRODUCTS_V2
 from agora.catalog.schemas import (
     ProductRead,
     ProductReadV2,

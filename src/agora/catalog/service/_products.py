@@ -5,12 +5,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.catalog.access import sees_unpublished
 from agora.catalog.cache import announce_change, product_cache
 from agora.catalog.domain import Status, check_initial_status, check_transition
 from agora.catalog.errors import DuplicateSku, ProductNotFound, UnknownCategory
 from agora.catalog.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED
 from agora.catalog.models import Product
+from agora.catalog.permissions import sees_unpublished
 from agora.catalog.repository import (
     PRODUCT_BY_ID,
     PRODUCTS_BY_IDS,
