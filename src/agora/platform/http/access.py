@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, TooManyRequests, Unauthorized, send_error
+from agora.platform.http.callers import PROBE_PATHS, caller_key, client_key
 from agora.platform.ratelimit import RateDecision, RateLimiter, RatePolicy
 from agora.platform.security.principals import Authenticator, Principal
 
-EXEMPT_PATHS = frozenset({"/health", "/ready"})
 CREDENTIAL_PARAMS = frozenset({"access_token", "accesstoken", "token", "api_key", "apikey"})
 _CREDENTIAL_HINTS = (b"token", b"key")
 
@@ -38,7 +38,7 @@ class AccessMiddleware:
         self.strict_paths = strict_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
 
@@ -74,11 +74,7 @@ class AccessMiddleware:
                 strict=scope["path"].startswith(self.strict_paths),
                 authenticated=principal is not None,
             )
-            if principal is not None and namespace != "auth":
-                caller = principal.rate_key
-            else:
-                client = scope.get("client")
-                caller = "ip:" + (client[0] if client else "unknown")
+            caller = client_key(scope) if namespace == "auth" else caller_key(scope)
             decision = await self.limiter.hit(item, namespace, caller, exact=namespace == "auth")
             if not decision.allowed:
                 await send_error(

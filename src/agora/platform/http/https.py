@@ -12,9 +12,9 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, send_error
+from agora.platform.http.callers import PROBE_PATHS
 
 _HOST = re.compile(rb"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-EXEMPT_PATHS = frozenset({"/health", "/ready"})
 
 
 class HttpsMiddleware:
@@ -28,7 +28,7 @@ class HttpsMiddleware:
         if (
             scope["type"] == "http"
             and scope["scheme"] == "http"
-            and scope["path"] not in EXEMPT_PATHS
+            and scope["path"] not in PROBE_PATHS
         ):
             await self._redirect(scope, send)
             return

@@ -26,6 +26,7 @@ from agora.platform.errors import (
     current_trace_id,
     send_error,
 )
+from agora.platform.http.callers import caller_key
 from agora.platform.idempotency import (
     IDEMPOTENCY_STATE,
     Attempt,
@@ -75,7 +76,7 @@ class IdempotencyMiddleware:
             return
 
         body = await _read_body(receive)
-        owner = _owner(scope)
+        owner = caller_key(scope)
         key = raw_key.decode("ascii")
         fingerprint = _fingerprint(scope, _canonical(scope, body))
         # Keys claimed before fingerprints were canonical hold the hash of the raw body.
@@ -169,15 +170,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(parts)
-
-
-def _owner(scope: Scope) -> str:
-    principal = scope.get("state", {}).get("principal")
-    if principal is not None:
-        owner: str = principal.rate_key
-        return owner
-    client = scope.get("client")
-    return "ip:" + (client[0] if client else "unknown")
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
