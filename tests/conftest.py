@@ -15,6 +15,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from agora.app import create_app
+from agora.platform.clock import ShiftedClock
 from agora.platform.migrate import upgrade
 from agora.settings import Settings
 from tests.support import backends
@@ -116,7 +117,7 @@ def make_settings(settings: Settings) -> Callable[..., Settings]:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
+    application = create_app(settings, clock=ShiftedClock())  # tests move it with .offset
     async with LifespanManager(application):
         yield application
 

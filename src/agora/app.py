@@ -19,6 +19,7 @@ from agora.identity.module import IdentityModule
 from agora.ordering.module import OrderingModule
 from agora.payments.module import PaymentsModule
 from agora.platform import health
+from agora.platform.clock import Clock
 from agora.platform.docs import install_docs
 from agora.platform.errors import install_error_handlers
 from agora.platform.health import Readiness
@@ -89,16 +90,25 @@ def build_scheduler(
     return scheduler
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build one Agora application instance from `settings` (default: the environment)."""
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """Build one Agora application instance from `settings` (default: the environment).
+
+    `clock` is the instance's time (default: the system clock); tests pass one they can move.
+    """
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("agora.app")
-    runtime = Runtime.create(settings)
+    runtime = Runtime.create(settings, clock=clock)
     identity = IdentityModule(runtime)
     catalog = CatalogModule(runtime)
     payments = PaymentsModule(runtime)
-    ordering = OrderingModule(runtime, refunds=payments.refunds)
+    ordering = OrderingModule(
+        runtime,
+        products=catalog.products,
+        inventory=catalog.inventory,
+        users=identity.users,
+        refunds=payments.refunds,
+    )
     events = EventsModule(runtime)
     scheduler = build_scheduler(runtime, ordering, payments)
 

@@ -5,7 +5,6 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from agora.platform.clock import ShiftedClock, SystemClock
 from tests.support.assertions import assert_error
 from tests.support.auth import Caller
 from tests.support.catalog import make_product
@@ -30,16 +29,14 @@ async def test_unpaid_orders_expire_and_release_stock_once(
     runtime = app.state.runtime
     scheduler = app.state.scheduler
     assert await scheduler.run_once("expire_unpaid_orders") == 0  # not due yet
-    runtime.clock = ShiftedClock(
-        timedelta(seconds=runtime.settings.order_payment_window_seconds + 1)
-    )
+    runtime.clock.offset = timedelta(seconds=runtime.settings.order_payment_window_seconds + 1)
     try:
         # A run takes at most a batch of 100; other tests' unpaid orders may be due as well.
         runs = [await scheduler.run_once("expire_unpaid_orders")]
         while runs[-1] and len(runs) < 1000:
             runs.append(await scheduler.run_once("expire_unpaid_orders"))
     finally:
-        runtime.clock = SystemClock()
+        runtime.clock.offset = timedelta(0)
     assert sum(runs) >= 1 and runs[-1] == 0, runs
     state = (await client.get(f"/api/v1/orders/{unpaid['id']}", headers=customer.headers)).json()[
         "data"
@@ -69,11 +66,11 @@ async def test_a_charge_that_lands_after_expiry_is_refunded(
 
     async def charge_slowly(**kwargs: object) -> object:
         result = await original(**kwargs)
-        runtime.clock = ShiftedClock(timedelta(hours=1))
+        runtime.clock.offset = timedelta(hours=1)
         try:
             await app.state.scheduler.run_once("expire_unpaid_orders")
         finally:
-            runtime.clock = SystemClock()
+            runtime.clock.offset = timedelta(0)
         return result
 
     provider.charge = charge_slowly

@@ -237,8 +237,6 @@ async def test_an_unanswered_charge_is_settled_later_exactly_once(
     open, the client is told not to pay again, and the settle job finds the charge."""
     from datetime import timedelta
 
-    from agora.platform.clock import ShiftedClock, SystemClock
-
     async with instances(make_settings, 1, payment_attempts=1, payment_timeout_seconds=0.2) as [
         (app, client)
     ]:
@@ -254,11 +252,11 @@ async def test_an_unanswered_charge_is_settled_later_exactly_once(
             "data"
         ]["status"] == "pending"
         runtime = app.state.runtime
-        runtime.clock = ShiftedClock(timedelta(minutes=5))
+        runtime.clock.offset = timedelta(minutes=5)
         try:
             assert await app.state.scheduler.run_once("settle_payments") == 1
         finally:
-            runtime.clock = SystemClock()
+            runtime.clock.offset = timedelta(0)
         state = (
             await client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers)
         ).json()["data"]
@@ -272,8 +270,6 @@ async def test_an_unanswered_refund_is_kept_and_paid_back_once(
     """The provider pays a refund out but its answer is lost: the reservation is kept, a retry
     with the same key finishes that refund, and the settle job finishes one never retried."""
     from datetime import timedelta
-
-    from agora.platform.clock import ShiftedClock, SystemClock
 
     async with instances(make_settings, 1, payment_attempts=1, payment_timeout_seconds=0.2) as [
         (app, client)
@@ -303,11 +299,11 @@ async def test_an_unanswered_refund_is_kept_and_paid_back_once(
         assert retried.status_code == 201, retried.text
         assert retried.json()["data"]["status"] == "succeeded"
         runtime = app.state.runtime
-        runtime.clock = ShiftedClock(timedelta(minutes=5))
+        runtime.clock.offset = timedelta(minutes=5)
         try:
             assert await app.state.scheduler.run_once("settle_payments") == 1  # refund-b
         finally:
-            runtime.clock = SystemClock()
+            runtime.clock.offset = timedelta(0)
         state = (
             await client.get(f"/api/v1/payments/{payment['id']}", headers=admin.headers)
         ).json()["data"]

@@ -6,6 +6,7 @@ from agora.identity import revocations
 from agora.identity.api import router, well_known
 from agora.identity.authentication import IdentityAuthenticator
 from agora.identity.revocations import RevocationFeed
+from agora.identity.service import UserService
 from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
 
@@ -19,6 +20,7 @@ class IdentityModule:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         revocations.subscribe(runtime)
+        self.users = UserService(runtime)  # what other contexts are given
         self.authenticator = IdentityAuthenticator(runtime)
         self.feed = RevocationFeed(runtime)
         self.rules = PathRules(strict_rate_limit=_AUTH, never_stored=_AUTH + _API_KEYS)

@@ -17,7 +17,7 @@ from agora.ordering.errors import OrderNotFound
 from agora.ordering.events import ORDER_PAID
 from agora.ordering.repository import OrderRepository
 from agora.platform import events
-from agora.platform.runtime import Runtime
+from agora.platform.db import Database
 from agora.platform.security import Principal, Role
 
 
@@ -43,12 +43,12 @@ class Refunds(Protocol):
 
 
 class OrderPayments:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def payable(self, order_id: uuid.UUID, *, payer: Principal) -> PayableOrder:
         """The order `payer` wants to pay (404 unless it is theirs)."""
-        async with self.runtime.database.session() as session:
+        async with self.database.session() as session:
             order = await OrderRepository(session).get(order_id)
         if order is None or (order.user_id != payer.id and not payer.has_role(Role.ADMIN)):
             raise OrderNotFound()

@@ -28,10 +28,11 @@ from agora.ordering.permissions import manages_orders
 from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderCreate
 from agora.platform import events
+from agora.platform.clock import Clock
+from agora.platform.db import Database
 from agora.platform.errors import Conflict, FieldError, PreconditionFailed, RuleViolation
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
-from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
 
 ORDER_PLACED = "order_placed"
@@ -41,10 +42,20 @@ ORDER_PLACED = "order_placed"
 class PlaceOrder:
     """Price the lines from the catalog, take the stock, record the order: all or nothing."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.products = ProductService(runtime)
-        self.inventory = InventoryService(runtime)
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        products: ProductService,
+        inventory: InventoryService,
+        payment_window: timedelta,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.products = products
+        self.inventory = inventory
+        self.payment_window = payment_window
 
     async def __call__(
         self, customer: Principal, data: OrderCreate, attempt: Attempt = NO_KEY
@@ -70,9 +81,9 @@ class PlaceOrder:
                     for pid in too_many
                 ],
             )
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         order_id = new_id()
-        async with self.runtime.database.unit_of_work() as uow:
+        async with self.database.unit_of_work() as uow:
             catalog = await self.products.price_list(uow.session, {pid for pid, _ in lines})
             items = []
             for index, (product_id, quantity) in enumerate(lines):
@@ -116,8 +127,7 @@ class PlaceOrder:
                 currency=currencies.pop(),
                 total_cents=total,
                 shipping_address=data.shipping_address.model_dump(mode="json", by_alias=True),
-                expires_at=now
-                + timedelta(seconds=self.runtime.settings.order_payment_window_seconds),
+                expires_at=now + self.payment_window,
                 created_at=now,
                 updated_at=now,
                 items=items,
@@ -151,7 +161,7 @@ class PlaceOrder:
 
 async def cancel_order(
     session: AsyncSession,
-    runtime: Runtime,
+    inventory: InventoryService,
     order: Order,
     *,
     reason: str,
@@ -175,7 +185,6 @@ async def cancel_order(
     )
     if not moved:
         raise Conflict("The order changed meanwhile; reload it and try again.")
-    inventory = InventoryService(runtime)
     items = (await OrderRepository(session).items_of([order.id]))[order.id]
     for item in items:
         await inventory.give_back(session, item.product_id, item.quantity)
@@ -195,8 +204,12 @@ async def cancel_order(
 class ChangeOrderStatus:
     """Move an order along its status machine; customers may only cancel their own."""
 
-    def __init__(self, runtime: Runtime, refunds: Refunds) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, database: Database, clock: Clock, *, inventory: InventoryService, refunds: Refunds
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.inventory = inventory
         self.refunds = refunds
 
     async def __call__(
@@ -208,10 +221,10 @@ class ChangeOrderStatus:
         expected_version: int | None = None,
     ) -> uuid.UUID:
         admin = manages_orders(actor)
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         refund_ids: list[uuid.UUID] = []
         product_ids: list[uuid.UUID] = []
-        async with self.runtime.database.unit_of_work() as uow:
+        async with self.database.unit_of_work() as uow:
             orders = OrderRepository(uow.session)
             order = await orders.lock(order_id)
             if order is None or (not admin and order.user_id != actor.id):
@@ -232,7 +245,7 @@ class ChangeOrderStatus:
                     else "cancelled_by_api_key"
                 )
                 refund_ids = await cancel_order(
-                    uow.session, self.runtime, order, reason=reason, refunds=self.refunds, at=now
+                    uow.session, self.inventory, order, reason=reason, refunds=self.refunds, at=now
                 )
                 product_ids = [i.product_id for i in (await orders.items_of([order_id]))[order_id]]
             else:
@@ -251,35 +264,39 @@ class ChangeOrderStatus:
             await uow.commit()
         if refund_ids:
             await self.refunds.execute(refund_ids)
-        await InventoryService(self.runtime).changed(product_ids)
+        await self.inventory.changed(product_ids)
         return order_id
 
 
 class ExpireUnpaidOrders:
     """Cancel pending orders past their payment window and release their stock (a job)."""
 
-    def __init__(self, runtime: Runtime, batch: int = 100) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, database: Database, clock: Clock, *, inventory: InventoryService, batch: int = 100
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.inventory = inventory
         self.batch = batch
 
     async def __call__(self) -> int:
-        now = self.runtime.clock.now()
-        async with self.runtime.database.session() as session:
+        now = self.clock.now()
+        async with self.database.session() as session:
             overdue = await OrderRepository(session).overdue(now, self.batch)
         expired = 0
         for order_id in overdue:
-            async with self.runtime.database.unit_of_work() as uow:
+            async with self.database.unit_of_work() as uow:
                 order = await OrderRepository(uow.session).lock(order_id)
                 if order is None or order.status != OrderStatus.PENDING:
                     continue  # paid or cancelled meanwhile
                 try:
                     await cancel_order(
-                        uow.session, self.runtime, order, reason="expired", refunds=None, at=now
+                        uow.session, self.inventory, order, reason="expired", refunds=None, at=now
                     )
                 except Conflict:
                     continue  # another instance got there first
                 items = (await OrderRepository(uow.session).items_of([order_id]))[order_id]
                 await uow.commit()
             expired += 1
-            await InventoryService(self.runtime).changed([item.product_id for item in items])
+            await self.inventory.changed([item.product_id for item in items])
         return expired

@@ -1,13 +1,18 @@
-"""How ordering plugs into an Agora instance (used by `agora.app` only).
+"""How ordering plugs into an Agora instance: its wiring (used by `agora.app` only).
 
-The use cases are built once, here, with what they use; the routes reach them through this
-context's one `app.state.ordering` key. Payments is passed in as the `Refunds` it implements.
+The use cases are built once, here, from the instance's database and clock and from the other
+contexts' public services, passed in: the catalog's products and inventory, identity's users,
+and the `Refunds` payments implements. The routes reach them through this context's one
+`app.state.ordering` key.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 
+from agora.catalog import InventoryService, ProductService
+from agora.identity import UserService
 from agora.ordering.api import router
 from agora.ordering.billing import Refunds
 from agora.ordering.commands import ChangeOrderStatus, ExpireUnpaidOrders, PlaceOrder
@@ -25,13 +30,29 @@ class OrderingServices:
 
 
 class OrderingModule:
-    def __init__(self, runtime: Runtime, *, refunds: Refunds) -> None:
-        self.expire_every = runtime.settings.order_expiry_every_seconds
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        products: ProductService,
+        inventory: InventoryService,
+        users: UserService,
+        refunds: Refunds,
+    ) -> None:
+        settings = runtime.settings
+        database, clock = runtime.database, runtime.clock
+        self.expire_every = settings.order_expiry_every_seconds
         self.services = OrderingServices(
-            place=PlaceOrder(runtime),
-            change_status=ChangeOrderStatus(runtime, refunds),
-            reads=OrderReads(runtime),
-            expire=ExpireUnpaidOrders(runtime),
+            place=PlaceOrder(
+                database,
+                clock,
+                products=products,
+                inventory=inventory,
+                payment_window=timedelta(seconds=settings.order_payment_window_seconds),
+            ),
+            change_status=ChangeOrderStatus(database, clock, inventory=inventory, refunds=refunds),
+            reads=OrderReads(database, products=products, users=users),
+            expire=ExpireUnpaidOrders(database, clock, inventory=inventory),
         )
 
     def install(self, app: FastAPI) -> None:

@@ -14,9 +14,9 @@ from agora.ordering.models import Order, OrderItem
 from agora.ordering.permissions import sees_all_orders
 from agora.ordering.repository import OrderRepository
 from agora.ordering.schemas import OrderItemRead, OrderRead
+from agora.platform.db import Database
 from agora.platform.pagination import PageResult, SortField
 from agora.platform.querying import CollectionQuery, CollectionSpec, Filter
-from agora.platform.runtime import Runtime
 from agora.platform.schemas import Timestamp, api_fields
 from agora.platform.security import Principal
 
@@ -56,8 +56,10 @@ class VersionedOrder:
 
 
 class OrderReads:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, database: Database, *, products: ProductService, users: UserService) -> None:
+        self.database = database
+        self.products = products
+        self.users = users
 
     async def get(
         self, viewer: Principal, order_id: uuid.UUID, expand: frozenset[str] = frozenset()
@@ -68,7 +70,7 @@ class OrderReads:
     async def get_versioned(
         self, viewer: Principal, order_id: uuid.UUID, expand: frozenset[str] = frozenset()
     ) -> VersionedOrder:
-        async with self.runtime.database.session() as session:
+        async with self.database.session() as session:
             order = await OrderRepository(session).get(order_id)
             if order is None or not (sees_all_orders(viewer) or order.user_id == viewer.id):
                 raise OrderNotFound()
@@ -81,7 +83,7 @@ class OrderReads:
         base = query.where(OrderRepository.listing())
         if not sees_all_orders(viewer):
             base = base.where(Order.user_id == viewer.id)
-        async with self.runtime.database.session() as session:
+        async with self.database.session() as session:
             page = await query.paginator.fetch(session, base)
             items = await OrderRepository(session).items_of([order.id for order in page.items])
         return PageResult(await self._assemble(page.items, items, query.expand), page.meta)
@@ -95,10 +97,10 @@ class OrderReads:
         users: dict[uuid.UUID, Any] = {}
         products: dict[uuid.UUID, Any] = {}
         if "user" in expand:
-            users = await UserService(self.runtime).summaries({order.user_id for order in orders})
+            users = await self.users.summaries({order.user_id for order in orders})
         if "items.product" in expand:
             ids = {item.product_id for lines in items.values() for item in lines}
-            records = await ProductService(self.runtime).records(ids)
+            records = await self.products.records(ids)
             products = {pid: ProductRead.model_validate(record) for pid, record in records.items()}
         result = []
         for order in orders:

@@ -1,11 +1,15 @@
-"""How payments plugs into an Agora instance (used by `agora.app` only).
+"""How payments plugs into an Agora instance: its wiring (used by `agora.app` only).
 
-The service is built once, here, with its provider behind a gateway; the routes reach it
-through this context's one `app.state.payments` key. `refunds` is what ordering is given.
+The service is built once, here, with its provider behind a gateway and ordering's
+`OrderPayments` (built from ordering's public face); the routes reach it through this
+context's one `app.state.payments` key. `refunds` is what ordering is given.
 """
+
+from datetime import timedelta
 
 from fastapi import FastAPI
 
+from agora.ordering import OrderPayments
 from agora.payments.api import router
 from agora.payments.gateway import PaymentGateway
 from agora.payments.refunds import OrderRefunds
@@ -26,7 +30,17 @@ class PaymentsModule:
             timeout=settings.payment_timeout_seconds,
             attempts=settings.payment_attempts,
         )
-        self.service = PaymentService(runtime, self.gateway)
+        self.service = PaymentService(
+            runtime.database,
+            runtime.clock,
+            self.gateway,
+            orders=OrderPayments(runtime.database),
+            retry_after=settings.retry_after_seconds,
+            # Charges and refunds unanswered for this long are asked about again by `settle`.
+            settle_after=timedelta(
+                seconds=settings.payment_timeout_seconds * settings.payment_attempts * 2
+            ),
+        )
         self.refunds = OrderRefunds(self.service)
 
     def install(self, app: FastAPI) -> None:

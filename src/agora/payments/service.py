@@ -22,11 +22,12 @@ from agora.payments.provider import Charge
 from agora.payments.repository import PaymentRepository
 from agora.payments.schemas import PaymentCreate, RefundCreate
 from agora.platform import events
+from agora.platform.clock import Clock
+from agora.platform.db import Database
 from agora.platform.errors import DependencyUnavailable
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.observability import get_logger
-from agora.platform.runtime import Runtime
 from agora.platform.security import Principal, Role, Scope
 
 log = get_logger("agora.payments")
@@ -40,11 +41,22 @@ REFUND_RESERVED = "refund_reserved"
 
 
 class PaymentService:
-    def __init__(self, runtime: Runtime, gateway: PaymentGateway) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        gateway: PaymentGateway,
+        *,
+        orders: OrderPayments,
+        retry_after: int,
+        settle_after: timedelta,
+    ) -> None:
+        self.database = database
+        self.clock = clock
         self.gateway = gateway
-        self.orders = OrderPayments(runtime)
+        self.orders = orders
+        self.retry_after = retry_after
+        self.settle_after = settle_after
 
     async def get(self, payment_id: uuid.UUID, *, viewer: Principal) -> Payment:
         async with self.database.session() as session:
@@ -133,7 +145,7 @@ class PaymentService:
                 raise DependencyUnavailable(
                     "The outcome of this payment is not known yet (the payment provider did not "
                     "answer). It will be settled shortly; do not pay this order again.",
-                    headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
+                    headers={"Retry-After": str(self.retry_after)},
                     code="payment_outcome_unknown",
                 ) from None
             await self._fail(payment.id, "provider_unavailable")
@@ -141,7 +153,7 @@ class PaymentService:
                 raise  # the breaker is open: its own 503 says for how long
             raise DependencyUnavailable(
                 "The payment provider is unavailable; nothing was charged. Try again shortly.",
-                headers={"Retry-After": str(self.runtime.settings.retry_after_seconds)},
+                headers={"Retry-After": str(self.retry_after)},
                 field="payment_provider",
             ) from None
         return await self._record(payment.id, charge)
@@ -155,7 +167,7 @@ class PaymentService:
                 f"The payment was declined ({failed.failure_code}); the order is still unpaid.",
                 field="paymentMethod",
             )
-        now = self.runtime.clock.now()
+        now = self.clock.now()
         refund_ids: list[uuid.UUID] = []
         async with self.database.unit_of_work() as uow:
             payments = PaymentRepository(uow.session)
@@ -253,7 +265,7 @@ class PaymentService:
         try:
             await self._send_refund(refund.id)
         except (DependencyUnavailable, ProviderUnreachable) as error:
-            retry_after = {"Retry-After": str(self.runtime.settings.retry_after_seconds)}
+            retry_after = {"Retry-After": str(self.retry_after)}
             sent = not first or (isinstance(error, ProviderUnreachable) and error.timed_out)
             if sent:
                 raise DependencyUnavailable(
@@ -330,11 +342,7 @@ class PaymentService:
     async def settle(self) -> int:
         """Finish what an outage left open: ask again about unanswered charges (same key) and
         retry pending refunds. A periodic job; safe to run anywhere, any number of times."""
-        settings = self.runtime.settings
-        patience = timedelta(
-            seconds=settings.payment_timeout_seconds * settings.payment_attempts * 2
-        )
-        before = self.runtime.clock.now() - patience
+        before = self.clock.now() - self.settle_after
         async with self.database.session() as session:
             open_payments = await PaymentRepository(session).stale("processing", before, Payment)
             open_refunds = await PaymentRepository(session).stale("pending", before, Refund)

@@ -1,4 +1,4 @@
-"""Time, injectable: services ask the runtime's clock, so tests can move it forward."""
+"""Time, injectable: services are given the instance's clock, so tests can move it forward."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -9,6 +9,8 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    __slots__ = ()  # moving it (`clock.offset = ...`) fails loudly: tests need a ShiftedClock
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 

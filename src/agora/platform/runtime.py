@@ -52,7 +52,8 @@ class Runtime:
     secret: bytes = field(repr=False)
 
     @classmethod
-    def create(cls, settings: Settings) -> "Runtime":
+    def create(cls, settings: Settings, *, clock: Clock | None = None) -> "Runtime":
+        """Everything from `settings`; `clock` lets tests move time (default: the system's)."""
         breaker = breaker_from(settings)
         redis = create_redis(settings, breaker)
         revocations = RevocationList(settings.access_token_ttl_seconds)
@@ -91,7 +92,7 @@ class Runtime:
             cursor_codec=CursorCodec(secret),
             cache=cache,
             storage=create_storage(settings, secret),
-            clock=SystemClock(),
+            clock=clock or SystemClock(),
             response_cache=(
                 ResponseCache(settings.response_cache_max_entries)
                 if settings.response_cache_enabled
