@@ -10,6 +10,7 @@ from typing import Any
 
 from agora.catalog.events import CATEGORIES_CHANGED_CHANNEL, PRODUCT_CHANGED_CHANNEL
 from agora.catalog.schemas import ProductRecord
+from agora.platform.broadcast import Broadcast
 from agora.platform.cache import Cache
 from agora.platform.runtime import Runtime
 
@@ -40,18 +41,24 @@ class ProductCache:
         await self.cache.delete(_key(product_id))
 
 
-def product_cache(runtime: Runtime) -> ProductCache:
-    return ProductCache(runtime.cache, runtime.settings.product_cache_ttl_seconds)
+class CatalogChanges:
+    """After a commit: tell every instance what changed, so that no cache keeps the old state."""
+
+    def __init__(self, products: ProductCache, broadcast: Broadcast) -> None:
+        self.products = products
+        self.broadcast = broadcast
+
+    async def product(self, product_id: uuid.UUID) -> None:
+        """Drop the cached product here and, through the broadcast, everywhere."""
+        await self.products.forget(product_id)
+        await self.broadcast.publish(PRODUCT_CHANGED_CHANNEL, {"id": str(product_id)})
+
+    async def categories(self, category_id: uuid.UUID) -> None:
+        await self.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category_id)})
 
 
-async def announce_change(runtime: Runtime, product_id: uuid.UUID) -> None:
-    """After commit: drop the cached product here and, through the broadcast, everywhere."""
-    await product_cache(runtime).forget(product_id)
-    await runtime.broadcast.publish(PRODUCT_CHANGED_CHANNEL, {"id": str(product_id)})
-
-
-def subscribe(runtime: Runtime) -> None:
-    cache = product_cache(runtime)
+def subscribe(runtime: Runtime, cache: ProductCache) -> None:
+    """Purge this instance's caches when any instance announces a change."""
 
     async def forget(message: dict[str, Any]) -> None:
         await cache.forget(uuid.UUID(message["id"]))

@@ -1,27 +1,62 @@
-"""How the catalog plugs into an Agora instance (used by `agora.app` only)."""
+"""How the catalog plugs into an Agora instance: its wiring (used by `agora.app` only).
+
+Its services are built once, here, from the instance's infrastructure; the routes reach them
+through this context's one `app.state.catalog` key, and other contexts are handed `products`
+and `inventory`.
+"""
+
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from agora.catalog import api, cache
-from agora.catalog.service import InventoryService, ProductService
+from agora.catalog.cache import CatalogChanges, ProductCache
+from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
 from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
 
 
+@dataclass(frozen=True)
+class CatalogServices:
+    products: ProductService
+    categories: CategoryService
+    inventory: InventoryService
+    images: ImageService
+
+
 class CatalogModule:
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        cache.subscribe(runtime)
+        settings = runtime.settings
+        product_cache = ProductCache(runtime.cache, settings.product_cache_ttl_seconds)
+        cache.subscribe(runtime, product_cache)
+        changes = CatalogChanges(product_cache, runtime.broadcast)
+        products = ProductService(runtime.database, product_cache, changes)
+        self.services = CatalogServices(
+            products=products,
+            categories=CategoryService(runtime.database, changes),
+            inventory=InventoryService(
+                runtime.database, changes, low_stock=settings.low_stock_threshold
+            ),
+            images=ImageService(
+                runtime.database,
+                runtime.storage,
+                products,
+                max_image_bytes=settings.max_upload_bytes,
+                max_upload_bytes=settings.max_signed_upload_bytes,
+                upload_ttl_seconds=settings.upload_url_ttl_seconds,
+            ),
+        )
         # What other contexts are given (ordering prices and takes stock with these).
-        self.products = ProductService(runtime)
-        self.inventory = InventoryService(runtime)
+        self.products = self.services.products
+        self.inventory = self.services.inventory
         self.rules = PathRules(
             # Signed uploads stream large files straight to storage.
-            body_limits=((api.UPLOADS_PATH + "/", runtime.settings.max_signed_upload_bytes),),
+            body_limits=((api.UPLOADS_PATH + "/", settings.max_signed_upload_bytes),),
             v2_resources=frozenset({"products"}),
         )
 
     def install(self, app: FastAPI) -> None:
+        app.state.catalog = self.services
         app.include_router(api.product_router(1))
         app.include_router(api.product_router(2))
         app.include_router(api.categories)

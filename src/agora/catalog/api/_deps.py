@@ -1,4 +1,4 @@
-"""Service providers for the catalog routes."""
+"""The catalog routes' services (built once by the module, in `app.state.catalog`)."""
 
 from typing import Annotated
 
@@ -9,7 +9,8 @@ from agora.platform.security import Principal, Role, Scope, authorize
 
 
 def products_of(request: Request) -> ProductService:
-    return ProductService(request.app.state.runtime)
+    products: ProductService = request.app.state.catalog.products
+    return products
 
 
 async def product_service(request: Request) -> ProductService:
@@ -17,15 +18,18 @@ async def product_service(request: Request) -> ProductService:
 
 
 async def category_service(request: Request) -> CategoryService:
-    return CategoryService(request.app.state.runtime)
+    categories: CategoryService = request.app.state.catalog.categories
+    return categories
 
 
 async def inventory_service(request: Request) -> InventoryService:
-    return InventoryService(request.app.state.runtime)
+    inventory: InventoryService = request.app.state.catalog.inventory
+    return inventory
 
 
 async def image_service(request: Request) -> ImageService:
-    return ImageService(request.app.state.runtime)
+    images: ImageService = request.app.state.catalog.images
+    return images
 
 
 Products = Annotated[ProductService, Depends(product_service)]

@@ -3,16 +3,16 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
+from agora.catalog.cache import CatalogChanges
 from agora.catalog.errors import CategoryNotFound, DuplicateCategory
-from agora.catalog.events import CATEGORIES_CHANGED_CHANNEL
 from agora.catalog.models import Category
 from agora.catalog.repository import CategoryRepository
 from agora.catalog.schemas import CategoryCreate
+from agora.platform.db import Database
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
-from agora.platform.runtime import Runtime
 
 CATEGORY_ADDED = "category_added"
 """Recovery point of an idempotent create: the category is committed."""
@@ -24,9 +24,9 @@ def slugify(name: str) -> str:
 
 
 class CategoryService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
+    def __init__(self, database: Database, changes: CatalogChanges) -> None:
+        self.database = database
+        self.changes = changes
 
     async def list(self, query: CollectionQuery) -> PageResult[Category]:
         base = query.where(CategoryRepository.listing())
@@ -64,4 +64,4 @@ class CategoryService:
         return category
 
     async def _announce(self, category: Category) -> None:
-        await self.runtime.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category.id)})
+        await self.changes.categories(category.id)

@@ -10,12 +10,12 @@ from agora.catalog.models import ProductImage
 from agora.catalog.repository import ImageRepository, ProductRepository
 from agora.catalog.schemas import ProductRecord
 from agora.catalog.service._products import ProductService
+from agora.platform.db import Database
 from agora.platform.errors import Conflict, Forbidden
 from agora.platform.idempotency import NO_KEY, Attempt
 from agora.platform.ids import new_id
-from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
-from agora.platform.storage import LocalStorage, SignedUpload
+from agora.platform.storage import LocalStorage, SignedUpload, Storage
 
 _SNIFF = 12  # enough bytes to tell JPEG, PNG and WebP apart
 IMAGE_ADDED = "image_added"
@@ -43,11 +43,22 @@ async def _peek(chunks: AsyncIterator[bytes], size: int) -> tuple[bytes, AsyncIt
 
 
 class ImageService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
-        self.storage = runtime.storage
-        self.settings = runtime.settings
+    def __init__(
+        self,
+        database: Database,
+        storage: Storage,
+        products: ProductService,
+        *,
+        max_image_bytes: int,
+        max_upload_bytes: int,
+        upload_ttl_seconds: int,
+    ) -> None:
+        self.database = database
+        self.storage = storage
+        self.products = products
+        self.max_image_bytes = max_image_bytes  # an image sent in a multipart request
+        self.max_upload_bytes = max_upload_bytes  # a large image sent to a signed upload URL
+        self.upload_ttl_seconds = upload_ttl_seconds
 
     async def upload(
         self, product_id: uuid.UUID, chunks: AsyncIterator[bytes], attempt: Attempt = NO_KEY
@@ -62,7 +73,7 @@ class ImageService:
         if kind is None:
             raise UnsupportedImage(field="file")
         key = new_id().hex
-        size = await self.storage.save(key, stream, kind, self.settings.max_upload_bytes)
+        size = await self.storage.save(key, stream, kind, self.max_image_bytes)
         return await self._add(product_id, key, kind, size, attempt)
 
     async def attach(
@@ -86,7 +97,7 @@ class ImageService:
         return await self._add(product_id, upload_key, kind, size, attempt)
 
     async def list(self, product_id: uuid.UUID, *, viewer: Principal | None) -> list[ProductImage]:
-        await ProductService(self.runtime).get(product_id, viewer=viewer)
+        await self.products.get(product_id, viewer=viewer)
         async with self.database.session() as session:
             return await ImageRepository(session).of_product(product_id)
 
@@ -97,9 +108,7 @@ class ImageService:
         if image is None:
             raise ImageNotFound()
         try:
-            product: ProductRecord = await ProductService(self.runtime).get(
-                image.product_id, viewer=viewer
-            )
+            product: ProductRecord = await self.products.get(image.product_id, viewer=viewer)
         except ProductNotFound:
             raise ImageNotFound() from None
         public = product.status == "active"
@@ -112,8 +121,8 @@ class ImageService:
         signed = self.storage.sign_upload(
             key,
             content_type,
-            self.settings.max_signed_upload_bytes,
-            self.settings.upload_url_ttl_seconds,
+            self.max_upload_bytes,
+            self.upload_ttl_seconds,
             uploads_url,
         )
         return key, signed

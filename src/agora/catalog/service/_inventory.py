@@ -4,13 +4,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.catalog.cache import announce_change
+from agora.catalog.cache import CatalogChanges
 from agora.catalog.errors import ProductNotFound
 from agora.catalog.events import INVENTORY_LOW
 from agora.catalog.repository import InventoryRepository
 from agora.platform import events
-from agora.platform.db import utcnow
-from agora.platform.runtime import Runtime
+from agora.platform.db import Database, utcnow
 
 
 @dataclass(frozen=True)
@@ -38,10 +37,10 @@ class InventoryService:
     """Stock levels. Ordering takes and gives back stock through `take` and `give_back`,
     inside its own unit of work, so that stock and orders change in one transaction."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
-        self.threshold = runtime.settings.low_stock_threshold
+    def __init__(self, database: Database, changes: CatalogChanges, *, low_stock: int) -> None:
+        self.database = database
+        self.changes = changes
+        self.threshold = low_stock
 
     async def get(self, product_id: uuid.UUID) -> StockLevel:
         async with self.database.session() as session:
@@ -65,7 +64,7 @@ class InventoryService:
             record_if_low(uow.session, product_id, before, quantity, self.threshold)
             await uow.commit()
             level = StockLevel(product_id, row.quantity, row.updated_at)
-        await announce_change(self.runtime, product_id)
+        await self.changes.product(product_id)
         return level
 
     async def take(self, session: AsyncSession, product_id: uuid.UUID, quantity: int) -> int | None:
@@ -82,4 +81,4 @@ class InventoryService:
     async def changed(self, product_ids: list[uuid.UUID]) -> None:
         """After the caller commits: drop cached copies of these products."""
         for product_id in product_ids:
-            await announce_change(self.runtime, product_id)
+            await self.changes.product(product_id)

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.catalog.cache import announce_change, product_cache
+from agora.catalog.cache import CatalogChanges, ProductCache
 from agora.catalog.domain import Status, check_initial_status, check_transition
 from agora.catalog.errors import DuplicateSku, ProductNotFound, UnknownCategory
 from agora.catalog.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED
@@ -29,7 +29,7 @@ from agora.catalog.schemas import (
     editable_v2,
 )
 from agora.platform import events
-from agora.platform.db import utcnow
+from agora.platform.db import Database, utcnow
 from agora.platform.errors import (
     Conflict,
     Forbidden,
@@ -42,7 +42,6 @@ from agora.platform.ids import new_id
 from agora.platform.pagination import PageResult
 from agora.platform.patching import PatchFailed, json_patch, merge_patch
 from agora.platform.querying import CollectionQuery
-from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
 
 PatchKind = Literal["merge", "json"]
@@ -52,10 +51,10 @@ PRODUCT_ADDED = "product_added"
 
 
 class ProductService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
-        self.cache = product_cache(runtime)
+    def __init__(self, database: Database, cache: ProductCache, changes: CatalogChanges) -> None:
+        self.database = database
+        self.cache = cache
+        self.changes = changes
 
     # --- queries -------------------------------------------------------------------------
 
@@ -112,7 +111,7 @@ class ProductService:
                 added = await ProductRepository(session).record(uuid.UUID(resumed["productId"]))
             if added is None:
                 raise ProductNotFound()  # created, then deleted before this retry
-            await announce_change(self.runtime, added.id)  # may not have run after the commit
+            await self.changes.product(added.id)  # may not have run after the commit
             return added
         check_initial_status(data.status)
         product_id = new_id()
@@ -132,7 +131,7 @@ class ProductService:
             )
             await attempt.reach(uow.session, PRODUCT_ADDED, productId=str(product_id))
             await _commit(uow)
-        await announce_change(self.runtime, product_id)  # cached lists must show it
+        await self.changes.product(product_id)  # cached lists must show it
         return record
 
     async def replace(
@@ -162,7 +161,7 @@ class ProductService:
                 payload=_payload(record),
             )
             await _commit(uow)
-        await announce_change(self.runtime, product_id)
+        await self.changes.product(product_id)
         return record
 
     async def patch(
@@ -220,7 +219,7 @@ class ProductService:
                 payload={"id": str(product_id), "sku": product.sku},
             )
             await uow.commit()
-        await announce_change(self.runtime, product_id)
+        await self.changes.product(product_id)
 
     async def _check_references(
         self,
