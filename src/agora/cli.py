@@ -106,7 +106,7 @@ def create_admin(
     The password comes from AGORA_ADMIN_PASSWORD or an interactive prompt, never from the
     command line (where it would land in shell history and process lists).
     """
-    from agora.identity.service import UserService
+    from agora.identity.module import users_of
     from agora.platform.errors import AgoraError
     from agora.platform.observability import configure_logging
     from agora.platform.runtime import Runtime
@@ -120,7 +120,7 @@ def create_admin(
     async def run() -> str:
         runtime = Runtime.create(settings)
         try:
-            user = await UserService(runtime).create_admin(email, password, name)
+            user = await users_of(runtime).create_admin(email, password, name)
             return str(user.id)
         finally:
             await runtime.close()

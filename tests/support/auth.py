@@ -68,7 +68,7 @@ async def make_caller(app: FastAPI, client: httpx.AsyncClient, role: str = "cust
     assert created.status_code == 201, created.text
     user_id = created.json()["data"]["id"]
     if role != "customer":
-        service = UserService(app.state.runtime)
+        service: UserService = app.state.identity.users
         await service.update(uuid.UUID(user_id), UserUpdate(role=Role(role)), actor=SETUP_ADMIN)
     signed_in = await login(client, email)
     assert signed_in.status_code == 200, signed_in.text

@@ -41,15 +41,18 @@ REFRESH_COOKIE_PATH = "/api/v1/auth"
 
 
 async def users_service(request: Request) -> UserService:
-    return UserService(request.app.state.runtime)
+    users: UserService = request.app.state.identity.users
+    return users
 
 
 async def auth_service(request: Request) -> AuthService:
-    return AuthService(request.app.state.runtime)
+    auth: AuthService = request.app.state.identity.auth
+    return auth
 
 
 async def api_key_service(request: Request) -> ApiKeyService:
-    return ApiKeyService(request.app.state.runtime)
+    api_keys: ApiKeyService = request.app.state.identity.api_keys
+    return api_keys
 
 
 Users = Annotated[UserService, Depends(users_service)]

@@ -12,23 +12,23 @@ from typing import Any
 
 from agora.identity.errors import InvalidApiKey
 from agora.identity.service._api_keys import CHANNEL, ApiKeyService, digest
+from agora.platform.broadcast import Broadcast
 from agora.platform.db import utcnow
-from agora.platform.runtime import Runtime
 from agora.platform.security import Principal
-from agora.platform.security.tokens import InvalidToken
+from agora.platform.security.tokens import AccessTokens, InvalidToken
 
 _KEY_CACHE_SECONDS = 30.0
 _TOUCH_EVERY_SECONDS = 60.0
 
 
 class IdentityAuthenticator:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.api_keys = ApiKeyService(runtime)
+    def __init__(self, tokens: AccessTokens, api_keys: ApiKeyService, broadcast: Broadcast) -> None:
+        self.tokens = tokens
+        self.api_keys = api_keys
         self._keys: dict[str, tuple[Principal, float]] = {}
         self._touched: dict[uuid.UUID, float] = {}
-        runtime.broadcast.subscribe(CHANNEL, self._forget_key)
-        runtime.broadcast.on_resync(self._forget_keys)
+        broadcast.subscribe(CHANNEL, self._forget_key)
+        broadcast.on_resync(self._forget_keys)
 
     async def identify(self, authorization: str | None, api_key: str | None) -> Principal | None:
         if authorization is not None:
@@ -36,7 +36,7 @@ class IdentityAuthenticator:
             token = token.strip()
             if scheme.lower() != "bearer" or not token:
                 raise InvalidToken("Send the access token as 'Authorization: Bearer <token>'.")
-            claims = self.runtime.tokens.verify(token)
+            claims = self.tokens.verify(token)
             return Principal(
                 kind="user", id=claims.subject, roles=claims.roles, session_id=claims.session_id
             )

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agora.identity.repository import SessionRepository, UserRepository
-from agora.platform.db import utcnow
+from agora.platform.broadcast import Broadcast
+from agora.platform.db import Database, utcnow
 from agora.platform.observability import get_logger
-from agora.platform.runtime import Runtime
+from agora.platform.security.revocation import RevocationList
 
 CHANNEL = "identity.revocations"
 # Commits can land out of order; re-reading a margin of the past makes late ones visible.
@@ -24,49 +25,62 @@ _OVERLAP = timedelta(seconds=30)
 log = get_logger("agora.identity.revocations")
 
 
-async def announce_session(runtime: Runtime, session_id: uuid.UUID) -> None:
-    await runtime.broadcast.publish(CHANNEL, {"session": str(session_id)})
+class Revocations:
+    """Tells every instance that a session or a user's tokens were revoked, and listens."""
 
+    def __init__(self, revoked: RevocationList, broadcast: Broadcast) -> None:
+        self.revoked = revoked
+        self.broadcast = broadcast
 
-async def announce_user(runtime: Runtime, user_id: uuid.UUID, before: datetime) -> None:
-    await runtime.broadcast.publish(CHANNEL, {"user": str(user_id), "before": before.timestamp()})
+    async def announce_session(self, session_id: uuid.UUID) -> None:
+        await self.broadcast.publish(CHANNEL, {"session": str(session_id)})
 
+    async def announce_user(self, user_id: uuid.UUID, before: datetime) -> None:
+        await self.broadcast.publish(CHANNEL, {"user": str(user_id), "before": before.timestamp()})
 
-def subscribe(runtime: Runtime) -> None:
-    async def apply(message: dict[str, Any]) -> None:
+    def subscribe(self) -> None:
+        self.broadcast.subscribe(CHANNEL, self._apply)
+
+    async def _apply(self, message: dict[str, Any]) -> None:
         if "session" in message:
-            runtime.revocations.revoke_session(uuid.UUID(message["session"]))
+            self.revoked.revoke_session(uuid.UUID(message["session"]))
         if "user" in message:
-            runtime.revocations.revoke_user(uuid.UUID(message["user"]), float(message["before"]))
-
-    runtime.broadcast.subscribe(CHANNEL, apply)
+            self.revoked.revoke_user(uuid.UUID(message["user"]), float(message["before"]))
 
 
 class RevocationFeed:
     """Reads recent revocations from the database into this instance's list, periodically."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        database: Database,
+        revoked: RevocationList,
+        *,
+        token_ttl: timedelta,
+        poll_seconds: float,
+    ) -> None:
+        self.database = database
+        self.revoked = revoked
+        self.token_ttl = token_ttl
+        self.poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
 
     async def load(self, since: datetime) -> None:
-        async with self.runtime.database.session() as session:
+        async with self.database.session() as session:
             for session_id in await SessionRepository(session).revoked_since(since):
-                self.runtime.revocations.revoke_session(session_id)
+                self.revoked.revoke_session(session_id)
             for user_id, moment in await UserRepository(session).revoked_since(since):
-                self.runtime.revocations.revoke_user(user_id, moment.timestamp())
+                self.revoked.revoke_user(user_id, moment.timestamp())
 
     async def start(self) -> None:
-        ttl = timedelta(seconds=self.runtime.settings.access_token_ttl_seconds)
         try:
-            await self.load(utcnow() - ttl)
+            await self.load(utcnow() - self.token_ttl)
         except Exception as exc:  # the database may be down at start; the loop retries
             log.warning("revocations_not_loaded", error=str(exc)[:200])
         self._task = asyncio.create_task(self._poll(), name="agora-revocation-feed")
 
     async def _poll(self) -> None:
-        interval = self.runtime.settings.revocation_poll_seconds
-        ttl = timedelta(seconds=self.runtime.settings.access_token_ttl_seconds)
+        interval, ttl = self.poll_seconds, self.token_ttl
         while True:
             await asyncio.sleep(interval)
             try:

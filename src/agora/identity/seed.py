@@ -1,7 +1,6 @@
 """The demo admin account of `agora seed` (development and test only, never production)."""
 
 from agora.identity.repository import UserRepository
-from agora.identity.service import UserService
 from agora.platform.runtime import Runtime
 
 DEMO_ADMIN_EMAIL = "admin@agora.example"
@@ -15,7 +14,9 @@ async def seed_demo_admin(runtime: Runtime) -> str:
     async with runtime.database.session() as session:
         if await UserRepository(session).get_by_email(DEMO_ADMIN_EMAIL) is not None:
             return f"Demo admin: {DEMO_ADMIN_EMAIL} exists already."
-    await UserService(runtime).create_admin(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo Admin")
+    from agora.identity.module import users_of  # the wiring imports the routes: load late
+
+    await users_of(runtime).create_admin(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo Admin")
     return (
         f"Demo admin created: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} "
         "(for the demo only; create real admins with `agora create-admin`)."

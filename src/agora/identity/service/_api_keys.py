@@ -9,11 +9,11 @@ from agora.identity.errors import ApiKeyNotFound, InvalidApiKey
 from agora.identity.models import ApiKey
 from agora.identity.repository import ApiKeyRepository
 from agora.identity.schemas import ApiKeyCreate
-from agora.platform.db import utcnow
+from agora.platform.broadcast import Broadcast
+from agora.platform.db import Database, utcnow
 from agora.platform.errors import FieldError, RuleViolation, ValidationFailed
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
-from agora.platform.runtime import Runtime
 from agora.platform.security import GRANTABLE_SCOPES, Principal
 
 KEY_PREFIX = "agora_"
@@ -40,9 +40,9 @@ def digest(key: str) -> str:
 
 
 class ApiKeyService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
+    def __init__(self, database: Database, broadcast: Broadcast) -> None:
+        self.database = database
+        self.broadcast = broadcast
 
     async def create(self, data: ApiKeyCreate, *, actor: Principal) -> tuple[ApiKey, str]:
         """Create a key; the secret is returned here once and stored only as a hash."""
@@ -83,7 +83,7 @@ class ApiKeyService:
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
                 await uow.commit()
-        await self.runtime.broadcast.publish(CHANNEL, {"revoked": str(key_id)})
+        await self.broadcast.publish(CHANNEL, {"revoked": str(key_id)})
 
     async def authenticate(self, key: str) -> tuple[Principal, datetime | None]:
         """The principal of a valid key and when the key expires; `InvalidApiKey` otherwise."""

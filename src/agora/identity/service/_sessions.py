@@ -4,19 +4,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from limits import RateLimitItem
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agora.identity import revocations
 from agora.identity.domain import normalize_email
 from agora.identity.errors import InvalidCredentials, RefreshRejected
 from agora.identity.models import AuthSession, RefreshToken, User
 from agora.identity.repository import SessionRepository, UserRepository
-from agora.platform.db import utcnow
+from agora.identity.revocations import Revocations
+from agora.platform.db import Database, utcnow
 from agora.platform.errors import TooManyRequests
 from agora.platform.observability import get_logger
-from agora.platform.runtime import Runtime
+from agora.platform.ratelimit import RateLimiter
 from agora.platform.security import Principal
-from agora.platform.security.tokens import IssuedToken
+from agora.platform.security.passwords import PasswordHasher
+from agora.platform.security.tokens import AccessTokens, IssuedToken
 
 log = get_logger("agora.identity.sessions")
 
@@ -35,9 +37,24 @@ def _digest(token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
+    def __init__(
+        self,
+        database: Database,
+        passwords: PasswordHasher,
+        tokens: AccessTokens,
+        revocations: Revocations,
+        *,
+        limiter: RateLimiter,
+        login_limit: RateLimitItem,
+        refresh_ttl: timedelta,
+    ) -> None:
+        self.database = database
+        self.passwords = passwords
+        self.tokens = tokens
+        self.revocations = revocations
+        self.limiter = limiter
+        self.login_limit = login_limit
+        self.refresh_ttl = refresh_ttl
 
     async def login(self, email: str, password: str, *, ip: str, user_agent: str) -> SignIn:
         """Check the password and start a session; unknown email and wrong password look alike."""
@@ -46,9 +63,9 @@ class AuthService:
         async with self.database.session() as session:
             user = await UserRepository(session).get_by_email(email)
         if user is None:
-            await self.runtime.passwords.verify_nothing(password)
+            await self.passwords.verify_nothing(password)
             raise InvalidCredentials()
-        matches, upgraded_hash = await self.runtime.passwords.verify(password, user.password_hash)
+        matches, upgraded_hash = await self.passwords.verify(password, user.password_hash)
         if not matches:
             raise InvalidCredentials()
         async with self.database.unit_of_work() as uow:
@@ -81,7 +98,7 @@ class AuthService:
             await sessions.revoke(row.session_id, now, "refresh_token_reused")
             await uow.commit()
         # Announced after the unit of work, whose deadline is for the database alone.
-        await revocations.announce_session(self.runtime, row.session_id)
+        await self.revocations.announce_session(row.session_id)
         log.warning("refresh_token_reused", session_id=str(row.session_id))
         raise RefreshRejected(
             "This refresh token was already used; the session is revoked. Sign in again."
@@ -101,12 +118,12 @@ class AuthService:
                 return
             await sessions.revoke(session_id, utcnow(), "logout")
             await uow.commit()
-        await revocations.announce_session(self.runtime, session_id)
+        await self.revocations.announce_session(session_id)
 
     async def _throttle(self, ip: str, email: str) -> None:
-        limit = self.runtime.rate_policy.login
+        limit = self.login_limit
         for namespace, key in (("login-ip", ip), ("login-account", email)):
-            decision = await self.runtime.limiter.hit(limit, namespace, key, exact=True)
+            decision = await self.limiter.hit(limit, namespace, key, exact=True)
             if not decision.allowed:
                 raise TooManyRequests(
                     f"Too many sign-in attempts; try again in {decision.reset_after} s.",
@@ -116,7 +133,7 @@ class AuthService:
 
     def _new_refresh_token(self, session: AsyncSession, auth_session: AuthSession) -> str:
         token = secrets.token_urlsafe(32)
-        ttl = timedelta(days=self.runtime.settings.refresh_token_ttl_days)
+        ttl = self.refresh_ttl
         row = RefreshToken(
             session=auth_session, token_hash=_digest(token), expires_at=utcnow() + ttl
         )
@@ -124,6 +141,6 @@ class AuthService:
         return token
 
     def _sign_in(self, user: User, session_id: uuid.UUID, refresh: str) -> SignIn:
-        access = self.runtime.tokens.issue(user.id, frozenset({user.role}), session_id)
-        max_age = self.runtime.settings.refresh_token_ttl_days * 86_400
+        access = self.tokens.issue(user.id, frozenset({user.role}), session_id)
+        max_age = int(self.refresh_ttl.total_seconds())
         return SignIn(access=access, refresh_token=refresh, refresh_max_age=max_age)

@@ -4,7 +4,6 @@ from pydantic import MISSING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agora.identity import revocations
 from agora.identity.domain import check_password, normalize_email
 from agora.identity.errors import (
     EmailTaken,
@@ -16,23 +15,27 @@ from agora.identity.errors import (
 )
 from agora.identity.models import User
 from agora.identity.repository import SessionRepository, UserRepository
+from agora.identity.revocations import Revocations
 from agora.identity.schemas import UserRegister, UserSelfUpdate, UserSummary, UserUpdate
-from agora.platform.db import utcnow
+from agora.platform.db import Database, utcnow
 from agora.platform.errors import PreconditionFailed
 from agora.platform.observability import get_logger
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
-from agora.platform.runtime import Runtime
 from agora.platform.schemas import reserved_domain
 from agora.platform.security import Principal, Role, Scope
+from agora.platform.security.passwords import PasswordHasher
 
 log = get_logger("agora.identity")
 
 
 class UserService:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.database = runtime.database
+    def __init__(
+        self, database: Database, passwords: PasswordHasher, revocations: Revocations
+    ) -> None:
+        self.database = database
+        self.passwords = passwords
+        self.revocations = revocations
 
     async def register(self, data: UserRegister) -> User:
         """Create a customer account."""
@@ -50,7 +53,7 @@ class UserService:
         async with self.database.session() as session:
             if await UserRepository(session).email_taken(email):
                 raise EmailTaken(field="email")
-        password_hash = await self.runtime.passwords.hash(password)
+        password_hash = await self.passwords.hash(password)
         async with self.database.unit_of_work() as uow:
             user = User(email=email, name=name, password_hash=password_hash, role=role.value)
             UserRepository(uow.session).add(user)
@@ -110,7 +113,7 @@ class UserService:
             await _apply_profile(users, user, changes.email, changes.name)
             await uow.commit()
         if role_changed and user.tokens_valid_after is not None:
-            await revocations.announce_user(self.runtime, user.id, user.tokens_valid_after)
+            await self.revocations.announce_user(user.id, user.tokens_valid_after)
         return user
 
     async def update_self(
@@ -126,7 +129,7 @@ class UserService:
             email = user.email if changes.email is MISSING else normalize_email(changes.email)
             name = user.name if changes.name is MISSING else changes.name
             check_password(changes.password, email=email, name=name)
-            new_hash = await self.runtime.passwords.hash(changes.password)
+            new_hash = await self.passwords.hash(changes.password)
         ended: list[uuid.UUID] = []
         async with self.database.unit_of_work() as uow:
             users = UserRepository(uow.session)
@@ -141,7 +144,7 @@ class UserService:
                     await sessions.revoke(session_id, utcnow(), "password_changed")
             await uow.commit()
         for session_id in ended:
-            await revocations.announce_session(self.runtime, session_id)
+            await self.revocations.announce_session(session_id)
         return user
 
     async def delete(self, user_id: uuid.UUID, *, actor: Principal) -> None:
@@ -158,7 +161,7 @@ class UserService:
             user.tokens_valid_after = now
             await SessionRepository(uow.session).revoke_all_of(user.id, now, "user_deleted")
             await uow.commit()
-        await revocations.announce_user(self.runtime, user_id, now)
+        await self.revocations.announce_user(user_id, now)
         log.info("user_deleted", user_id=str(user_id), by=str(actor.id))
 
     async def _confirm_password(self, user_id: uuid.UUID, password: str | None) -> None:
@@ -166,10 +169,7 @@ class UserService:
             user = await UserRepository(session).get(user_id)
         if user is None:
             raise UserNotFound()
-        if (
-            not password
-            or not (await self.runtime.passwords.verify(password, user.password_hash))[0]
-        ):
+        if not password or not (await self.passwords.verify(password, user.password_hash))[0]:
             raise WrongCurrentPassword(field="currentPassword")
 
 
