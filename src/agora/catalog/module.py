@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from agora.catalog import api, cache
+from agora.catalog import cache
+from agora.catalog.api import categories, images, inventory, products
 from agora.catalog.cache import CatalogChanges, ProductCache
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
 from agora.platform.http.path_rules import PathRules
@@ -30,9 +31,9 @@ class CatalogModule:
         product_cache = ProductCache(runtime.cache, settings.product_cache_ttl_seconds)
         cache.subscribe(runtime, product_cache)
         changes = CatalogChanges(product_cache, runtime.broadcast)
-        products = ProductService(runtime.database, product_cache, changes)
+        product_service = ProductService(runtime.database, product_cache, changes)
         self.services = CatalogServices(
-            products=products,
+            products=product_service,
             categories=CategoryService(runtime.database, changes),
             inventory=InventoryService(
                 runtime.database, changes, low_stock=settings.low_stock_threshold
@@ -40,7 +41,7 @@ class CatalogModule:
             images=ImageService(
                 runtime.database,
                 runtime.storage,
-                products,
+                product_service,
                 max_image_bytes=settings.max_upload_bytes,
                 max_upload_bytes=settings.max_signed_upload_bytes,
                 upload_ttl_seconds=settings.upload_url_ttl_seconds,
@@ -51,14 +52,14 @@ class CatalogModule:
         self.inventory = self.services.inventory
         self.rules = PathRules(
             # Signed uploads stream large files straight to storage.
-            body_limits=((api.UPLOADS_PATH + "/", settings.max_signed_upload_bytes),),
+            body_limits=((images.UPLOADS_PATH + "/", settings.max_signed_upload_bytes),),
             v2_resources=frozenset({"products"}),
         )
 
     def install(self, app: FastAPI) -> None:
         app.state.catalog = self.services
-        app.include_router(api.product_router(1))
-        app.include_router(api.product_router(2))
-        app.include_router(api.categories)
-        app.include_router(api.inventory)
-        app.include_router(api.images)
+        app.include_router(products.product_router(1))
+        app.include_router(products.product_router(2))
+        app.include_router(categories.router)
+        app.include_router(inventory.router)
+        app.include_router(images.router)

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from agora.identity.errors import InvalidApiKey
-from agora.identity.service._api_keys import CHANNEL, ApiKeyService, digest
+from agora.identity.service.api_keys import CHANNEL, ApiKeyService, digest
 from agora.platform.broadcast import Broadcast
 from agora.platform.db import utcnow
 from agora.platform.security import Principal

@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from agora.ordering.commands import ChangeOrderStatus, PlaceOrder
-from agora.ordering.queries import ORDERS, OrderReads
 from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
+from agora.ordering.service.commands import ChangeOrderStatus, PlaceOrder
+from agora.ordering.service.queries import ORDERS, OrderReads
 from agora.platform.envelope import Envelope, page_of
 from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import (

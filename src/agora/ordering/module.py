@@ -15,8 +15,8 @@ from agora.catalog import InventoryService, ProductService
 from agora.identity import UserService
 from agora.ordering.api import router
 from agora.ordering.billing import Refunds
-from agora.ordering.commands import ChangeOrderStatus, ExpireUnpaidOrders, PlaceOrder
-from agora.ordering.queries import OrderReads
+from agora.ordering.service.commands import ChangeOrderStatus, ExpireUnpaidOrders, PlaceOrder
+from agora.ordering.service.queries import OrderReads
 from agora.platform.jobs import Scheduler
 from agora.platform.runtime import Runtime
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel
 
-from agora.catalog.api._caching import deprecation, read_policy
-from agora.catalog.api._deps import Admin, Editor, Products, products_of
+from agora.catalog.api.dependencies import Admin, Editor, Products, products_of
+from agora.catalog.api.headers import deprecation, read_policy
 from agora.catalog.cache import response_tags
 from agora.catalog.collections import PRODUCTS, PRODUCTS_V2
 from agora.catalog.schemas import (
@@ -24,7 +24,7 @@ from agora.catalog.schemas import (
     ProductWrite,
     ProductWriteV2,
 )
-from agora.catalog.service._products import PatchKind
+from agora.catalog.service.products import PatchKind
 from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.patching import JSON_PATCH, MERGE_PATCH, json_patch_schema, merge_patch_schema

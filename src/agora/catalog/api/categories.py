@@ -3,8 +3,8 @@ from typing import Annotated
 
 from fastapi import Request, Response
 
-from agora.catalog.api._caching import read_policy
-from agora.catalog.api._deps import Categories
+from agora.catalog.api.dependencies import Categories
+from agora.catalog.api.headers import read_policy
 from agora.catalog.cache import CATEGORIES_TAG
 from agora.catalog.collections import CATEGORIES
 from agora.catalog.schemas import CategoryCreate, CategoryRead

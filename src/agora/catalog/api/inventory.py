@@ -2,9 +2,9 @@ import uuid
 
 from fastapi import Request, Response
 
-from agora.catalog.api._deps import Inventory, StockReader, StockWriter
+from agora.catalog.api.dependencies import Inventory, StockReader, StockWriter
 from agora.catalog.schemas import InventoryRead, InventoryUpdate
-from agora.catalog.service._inventory import StockLevel
+from agora.catalog.service.inventory import StockLevel
 from agora.platform.envelope import Envelope
 from agora.platform.responses import json_response
 from agora.platform.routing import api_router

@@ -9,7 +9,7 @@ from agora.catalog.errors import ImageNotFound, ProductNotFound, UnsupportedImag
 from agora.catalog.models import ProductImage
 from agora.catalog.repository import ImageRepository, ProductRepository
 from agora.catalog.schemas import ProductRecord
-from agora.catalog.service._products import ProductService
+from agora.catalog.service.products import ProductService
 from agora.platform.db import Database
 from agora.platform.errors import Conflict, Forbidden
 from agora.platform.idempotency import NO_KEY, Attempt

@@ -10,7 +10,7 @@ from fastapi import Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from agora.catalog.api._deps import Editor, Images
+from agora.catalog.api.dependencies import Editor, Images
 from agora.catalog.models import ProductImage
 from agora.catalog.schemas import ImageAttach, ImageRead, UploadCreate, UploadTicket
 from agora.platform.envelope import Envelope
