@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from agora.catalog import cache
-from agora.catalog.api import categories, images, inventory, products
+from agora.catalog.api import categories, images, inventory, products, products_v2
 from agora.catalog.cache import CatalogChanges, ProductCache
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
 from agora.platform.http.path_rules import PathRules
@@ -58,8 +58,8 @@ class CatalogModule:
 
     def install(self, app: FastAPI) -> None:
         app.state.catalog = self.services
-        app.include_router(products.product_router(1))
-        app.include_router(products.product_router(2))
+        app.include_router(products.router)
+        app.include_router(products_v2.router)
         app.include_router(categories.router)
         app.include_router(inventory.router)
         app.include_router(images.router)
