@@ -13,9 +13,10 @@ from starlette.datastructures import UploadFile
 from agora.catalog.api.dependencies import Editor, Images
 from agora.catalog.models import ProductImage
 from agora.catalog.schemas import ImageAttach, ImageRead, UploadCreate, UploadTicket
+from agora.catalog.service import ImageService
 from agora.platform.envelope import Envelope
 from agora.platform.errors import BadRequest, UnsupportedMediaType, translate_validation_errors
-from agora.platform.idempotency import IdempotencyAttempt
+from agora.platform.idempotency import Attempt, IdempotencyAttempt
 from agora.platform.responses import json_response, location
 from agora.platform.routing import api_router, media_type
 from agora.platform.security import OptionalPrincipal
@@ -60,20 +61,10 @@ async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@router.post(
-    "/products/{product_id:uuid}/images",
-    status_code=201,
-    response_model=Envelope[ImageRead],
-    openapi_extra=_UPLOAD_BODY,
-)
-async def add_product_image(
-    product_id: uuid.UUID,
-    request: Request,
-    _: Editor,
-    attempt: IdempotencyAttempt,
-    images: Images,
-) -> Response:
-    """Add an image: multipart `file` (JPEG, PNG or WebP by content), or `{uploadKey}`."""
+async def _add_image(
+    request: Request, product_id: uuid.UUID, images: ImageService, attempt: Attempt
+) -> ProductImage:
+    """The image sent as multipart `file` (streamed to storage), or attached by `uploadKey`."""
     kind = media_type(request.headers.get("content-type"))
     if kind == "multipart/form-data":
         async with request.form(max_files=1, max_fields=2) as form:
@@ -98,6 +89,24 @@ async def add_product_image(
             "Send multipart/form-data with a `file`, or application/json with `uploadKey`.",
             field="Content-Type",
         )
+    return image
+
+
+@router.post(
+    "/products/{product_id:uuid}/images",
+    status_code=201,
+    response_model=Envelope[ImageRead],
+    openapi_extra=_UPLOAD_BODY,
+)
+async def add_product_image(
+    product_id: uuid.UUID,
+    request: Request,
+    _: Editor,
+    attempt: IdempotencyAttempt,
+    images: Images,
+) -> Response:
+    """Add an image: multipart `file` (JPEG, PNG or WebP by content), or `{uploadKey}`."""
+    image = await _add_image(request, product_id, images, attempt)
     read = _read(request, image)
     return json_response(
         request, Envelope(data=read), status_code=201, headers={"Location": read.url}, etag=False
