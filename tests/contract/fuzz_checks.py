@@ -39,7 +39,7 @@ def map_case(ctx: Any, case: Any) -> Any:
     - A `cursor` is an opaque value signed by Agora (`meta.nextCursor`): no generated string
       is one, and a forged or altered cursor is a 400 by contract (tests/unit/test_cursors.py).
     - Cursor pagination (`limit`, `cursor`) and page pagination (`page`, `pageSize`) exclude
-      each other (400 `mixed_pagination`, tests/integration/test_collections.py).
+      each other (400 `mixed_pagination`, tests/integration/platform/test_collections.py).
 
     Requests meant to be invalid keep everything.
     """
