@@ -56,8 +56,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"deselected {count}: {reason}")
     others = len(terminalreporter.stats.get("deselected", [])) - sum(_DESELECTED.values())
     if others > 0:
-        expression = terminalreporter.config.option.markexpr or "the command line"
-        terminalreporter.write_line(f"deselected {others}: by -m {expression!r}")
+        option = terminalreporter.config.option
+        chosen = [
+            f"-{flag} {value!r}"
+            for flag, value in (("m", option.markexpr), ("k", option.keyword))
+            if value
+        ]
+        terminalreporter.write_line(
+            f"deselected {others}: by {' and '.join(chosen) or 'the command line'}"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -125,3 +125,31 @@ async def test_malformed_keys_are_400(client: httpx.AsyncClient, customer: Calle
             headers=[*customer.headers.items(), ("Idempotency-Key", key.encode())],
         )
         assert_error(response, 400, "malformed_idempotency_key")
+
+
+async def test_answers_that_hand_out_secrets_are_never_stored(
+    client: httpx.AsyncClient, customer: Caller, admin: Caller
+) -> None:
+    """Sign-in and new API keys carry secrets: a repeat under the same key runs again and is
+    never answered from a stored copy (identity declares these paths `never_stored`)."""
+    credentials = {"email": customer.email, "password": customer.password}
+    tokens = []
+    for _ in range(2):
+        response = await client.post(
+            "/api/v1/auth/login", json=credentials, headers={"Idempotency-Key": "sign-in-1"}
+        )
+        assert response.status_code == 200, response.text
+        assert "idempotent-replayed" not in response.headers
+        tokens.append(response.json()["data"]["accessToken"])
+    assert tokens[0] != tokens[1]
+
+    body = {"name": f"replay-{uuid.uuid4().hex[:8]}", "scopes": ["products:read"]}
+    keys = []
+    for _ in range(2):
+        response = await client.post(
+            "/api/v1/api-keys", json=body, headers={**admin.headers, "Idempotency-Key": "key-1"}
+        )
+        assert response.status_code == 201, response.text
+        assert "idempotent-replayed" not in response.headers
+        keys.append(response.json()["data"]["key"])
+    assert keys[0] != keys[1]
