@@ -53,7 +53,7 @@ class CatalogModule:
         self.rules = PathRules(
             # Signed uploads stream large files straight to storage.
             body_limits=((images.UPLOADS_PATH + "/", settings.max_signed_upload_bytes),),
-            v2_resources=frozenset({"products"}),
+            versioned=((2, "products"),),
         )
 
     def install(self, app: FastAPI) -> None:

@@ -18,9 +18,10 @@ from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
 
 # Sign-in takes the strict per-IP limit; its answers and new API keys hold secrets that an
-# Idempotency-Key replay must never store.
-_AUTH = ("/api/v1/auth/", "/api/auth/")
-_API_KEYS = ("/api/v1/api-keys", "/api/api-keys")
+# Idempotency-Key replay must never store. (The layers that read these see `/api/...` paths
+# already rewritten to their version, `/api/v1/...`.)
+_AUTH = ("/api/v1/auth/",)
+_API_KEYS = ("/api/v1/api-keys",)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The demo admin account of `agora seed` (development and test only, never production)."""
 
+from agora.identity.module import users_of
 from agora.identity.repository import UserRepository
 from agora.platform.runtime import Runtime
 
@@ -14,8 +15,6 @@ async def seed_demo_admin(runtime: Runtime) -> str:
     async with runtime.database.session() as session:
         if await UserRepository(session).get_by_email(DEMO_ADMIN_EMAIL) is not None:
             return f"Demo admin: {DEMO_ADMIN_EMAIL} exists already."
-    from agora.identity.module import users_of  # the wiring imports the routes: load late
-
     await users_of(runtime).create_admin(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo Admin")
     return (
         f"Demo admin created: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} "

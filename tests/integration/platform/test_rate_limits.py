@@ -73,6 +73,9 @@ async def test_auth_routes_are_stricter(make_settings: Callable[..., Settings]) 
         assert (await register(client)).status_code == 201
         assert (await register(client)).status_code == 201
         assert_error(await register(client), 429, "rate_limited")
+        # Unversioned paths are the same routes, under the same strict limit.
+        unversioned = await client.post("/api/auth/login", json={"email": "a@b.example"})
+        assert_error(unversioned, 429, "rate_limited")
         assert (await client.get(JWKS)).status_code == 200
 
 

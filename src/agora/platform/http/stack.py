@@ -59,7 +59,7 @@ def middleware_stack(
             origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
         ),
-        Middleware(ApiVersionMiddleware, versions={2: rules.v2_resources}),
+        Middleware(ApiVersionMiddleware, versions=rules.versions()),
         Middleware(
             AccessMiddleware,
             authenticator=authenticator,
