@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, TooManyRequests, Unauthorized, send_error
-from agora.platform.http.callers import PROBE_PATHS, caller_key, client_key
+from agora.platform.http.callers import PROBE_PATHS, client_key
 from agora.platform.ratelimit import RateDecision, RateLimiter, RatePolicy
 from agora.platform.security.principals import Authenticator, Principal
 
@@ -74,7 +74,11 @@ class AccessMiddleware:
                 strict=scope["path"].startswith(self.strict_paths),
                 authenticated=principal is not None,
             )
-            caller = client_key(scope) if namespace == "auth" else caller_key(scope)
+            # The principal is at hand here; strict (sign-in) limits are always per client.
+            if principal is not None and namespace != "auth":
+                caller = principal.rate_key
+            else:
+                caller = client_key(scope)
             decision = await self.limiter.hit(item, namespace, caller, exact=namespace == "auth")
             if not decision.allowed:
                 await send_error(
