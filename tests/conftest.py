@@ -39,7 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("postgres_only") and backends.BACKEND != "postgres":
             reason = "need PostgreSQL (run with AGORA_TEST_BACKEND=postgres)"
         elif item.get_closest_marker("needs_redis") and backends.REDIS_URL is None:
-            reason = "need Redis (set AGORA_TEST_REDIS_URL)"
+            reason = "need Redis (the PostgreSQL pass, with AGORA_TEST_REDIS_URL)"
         if reason is None:
             keep.append(item)
         else:
