@@ -18,10 +18,11 @@ from agora.app import create_app
 from agora.platform.db import SessionDep, UTCDateTime, utcnow
 from agora.platform.envelope import Envelope, Page
 from agora.platform.errors import RuleViolation
+from agora.platform.http.caching import public
 from agora.platform.ids import new_id
 from agora.platform.pagination import SortField
 from agora.platform.querying import CollectionQuery, CollectionSpec, Filter, collection_query
-from agora.platform.responses import json_response, public, sparse_include
+from agora.platform.responses import json_response, sparse_include
 from agora.platform.routing import api_router
 from agora.platform.schemas import ApiInput, ApiModel
 
@@ -138,14 +139,13 @@ async def upload(file: Annotated[UploadFile, File()]) -> Envelope[UploadRead]:
 
 
 @router.get("/items", response_model=Page[ItemRead])
-async def list_items(request: Request, session: SessionDep, query: ItemsQuery) -> Response:
+async def list_items(session: SessionDep, query: ItemsQuery) -> Response:
     async def fetch_all(statement: Any) -> Sequence[Any]:
         return (await session.execute(statement)).all()
 
     page = await query.paginator.fetch_rows(fetch_all, query.where(select(items)))
     body = Page[ItemRead](data=[ItemRead.model_validate(row) for row in page.items], meta=page.meta)
     return json_response(
-        request,
         body,
         cache_control=public(60),
         include=sparse_include(ItemRead, query.fields, many=True),

@@ -6,7 +6,7 @@ from agora.platform.http.response_cache import CachedResponse, ResponseCache
 
 
 def entry(tag: str = "products:1", ttl: float = 60) -> CachedResponse:
-    return CachedResponse(200, [], b"{}", None, time.monotonic() + ttl, False, (tag,))
+    return CachedResponse(200, [], b"{}", time.monotonic() + ttl, False, (tag,))
 
 
 def key(n: int) -> tuple[str, bytes, bool]:

@@ -25,10 +25,9 @@ router = api_router(prefix="/api/v1", tags=["events"])
 
 @router.get("/events", response_model=page_of(EventRead))
 async def list_events(
-    request: Request,
     query: EventsQuery,
     log: Annotated[EventLog, Depends(event_log)],
     _: Annotated[Principal, authorize(Role.ADMIN, scope=Scope.EVENTS_READ)],
 ) -> Response:
     """What happened, newest first (ids are time-ordered); filter by type or subject."""
-    return page_response(request, await log.page(query), EventRead, query)
+    return page_response(await log.page(query), EventRead, query)

@@ -22,6 +22,7 @@ from agora.identity.schemas import (
 )
 from agora.identity.service import ApiKeyService, AuthService, SignIn, UserService
 from agora.platform.envelope import Envelope, page_of
+from agora.platform.http.caching import public
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import if_match_version, json_response, location, page_response
 from agora.platform.routing import api_router
@@ -65,17 +66,15 @@ Admin = require_role(Role.ADMIN)
 router = api_router(prefix="/api/v1")
 
 
-def _user(request: Request, user: object, status_code: int = 200) -> Response:
-    return json_response(
-        request, Envelope(data=UserRead.model_validate(user)), status_code=status_code
-    )
+def _user(user: object, status_code: int = 200) -> Response:
+    return json_response(Envelope(data=UserRead.model_validate(user)), status_code=status_code)
 
 
-def _tokens(request: Request, sign_in: SignIn) -> Response:
+def _tokens(sign_in: SignIn) -> Response:
     body = Envelope(
         data=TokenRead(access_token=sign_in.access.token, expires_in=sign_in.access.expires_in)
     )
-    response = json_response(request, body, etag=False)
+    response = json_response(body, etag=False)
     response.set_cookie(
         REFRESH_COOKIE,
         sign_in.refresh_token,
@@ -95,7 +94,7 @@ def _tokens(request: Request, sign_in: SignIn) -> Response:
 async def register(body: UserRegister, request: Request, users: Users) -> Response:
     """Create a customer account."""
     user = await users.register(body)
-    response = _user(request, user, status_code=201)
+    response = _user(user, status_code=201)
     response.headers["Location"] = location(request, f"/api/v1/users/{user.id}")
     return response
 
@@ -107,7 +106,7 @@ async def login(body: LoginRequest, request: Request, auth: Auth) -> Response:
     sign_in = await auth.login(
         body.email, body.password, ip=client, user_agent=request.headers.get("user-agent", "")
     )
-    return _tokens(request, sign_in)
+    return _tokens(sign_in)
 
 
 @router.post("/auth/refresh", tags=["auth"], response_model=Envelope[TokenRead])
@@ -118,7 +117,7 @@ async def refresh(
     token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
     if not token:
         raise RefreshRejected("No refresh token: send the cookie or `refreshToken`.")
-    return _tokens(request, await auth.refresh(token))
+    return _tokens(await auth.refresh(token))
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])
@@ -142,9 +141,9 @@ async def logout(
 
 
 @router.get("/users/me", tags=["users"], response_model=Envelope[UserRead])
-async def get_me(request: Request, user: CurrentUser, users: Users) -> Response:
+async def get_me(user: CurrentUser, users: Users) -> Response:
     """The signed-in user."""
-    return _user(request, await users.get(user.id, viewer=user))
+    return _user(await users.get(user.id, viewer=user))
 
 
 @router.patch("/users/me", tags=["users"], response_model=Envelope[UserRead])
@@ -157,7 +156,7 @@ async def update_me(
         lambda: users.get(user.id, viewer=user),
         lambda u: Envelope(data=UserRead.model_validate(u)),
     )
-    return _user(request, await users.update_self(body, actor=user, expected_version=version))
+    return _user(await users.update_self(body, actor=user, expected_version=version))
 
 
 @router.get(
@@ -166,20 +165,19 @@ async def update_me(
     response_model=page_of(UserRead),
     dependencies=[authorize(Role.ADMIN, scope=Scope.USERS_READ)],
 )
-async def list_users(request: Request, query: UsersQuery, users: Users) -> Response:
+async def list_users(query: UsersQuery, users: Users) -> Response:
     """All users (admin)."""
-    return page_response(request, await users.list(query), UserRead, query)
+    return page_response(await users.list(query), UserRead, query)
 
 
 @router.get("/users/{user_id:uuid}", tags=["users"], response_model=Envelope[UserRead])
 async def get_user(
     user_id: uuid.UUID,
-    request: Request,
     principal: Annotated[Principal, authorize(scope=Scope.USERS_READ)],
     users: Users,
 ) -> Response:
     """One user (admins, the user themselves, or an API key with `users:read`)."""
-    return _user(request, await users.get(user_id, viewer=principal))
+    return _user(await users.get(user_id, viewer=principal))
 
 
 @router.patch("/users/{user_id:uuid}", tags=["users"], response_model=Envelope[UserRead])
@@ -192,7 +190,7 @@ async def update_user(
         lambda: users.get(user_id, viewer=user),
         lambda u: Envelope(data=UserRead.model_validate(u)),
     )
-    return _user(request, await users.update(user_id, body, actor=user, expected_version=version))
+    return _user(await users.update(user_id, body, actor=user, expected_version=version))
 
 
 @router.delete("/users/{user_id:uuid}", status_code=204, tags=["users"])
@@ -218,7 +216,7 @@ async def create_api_key(
     created = ApiKeyCreated.model_validate(
         {**ApiKeyRead.model_validate(row).model_dump(), "key": secret}
     )
-    response = json_response(request, Envelope(data=created), status_code=201, etag=False)
+    response = json_response(Envelope(data=created), status_code=201, etag=False)
     response.headers["Location"] = location(request, f"/api/v1/api-keys/{row.id}")
     return response
 
@@ -226,9 +224,9 @@ async def create_api_key(
 @router.get(
     "/api-keys", tags=["api keys"], response_model=page_of(ApiKeyRead), dependencies=[Admin]
 )
-async def list_api_keys(request: Request, query: ApiKeysQuery, keys: ApiKeys) -> Response:
+async def list_api_keys(query: ApiKeysQuery, keys: ApiKeys) -> Response:
     """All API keys (admin), without their secrets."""
-    return page_response(request, await keys.list(query), ApiKeyRead, query)
+    return page_response(await keys.list(query), ApiKeyRead, query)
 
 
 @router.delete("/api-keys/{key_id:uuid}", status_code=204, tags=["api keys"], dependencies=[Admin])
@@ -246,6 +244,4 @@ well_known = api_router(tags=["auth"])
 @well_known.get("/.well-known/jwks.json")
 async def jwks(runtime: RuntimeDep) -> JSONResponse:
     """The public keys that verify Agora's access tokens (RFC 7517), for other services."""
-    return JSONResponse(
-        runtime.tokens.keys.jwks(), headers={"Cache-Control": "public, max-age=300"}
-    )
+    return JSONResponse(runtime.tokens.keys.jwks(), headers={"Cache-Control": public(300)})

@@ -49,12 +49,11 @@ router = api_router(prefix="/api/v1/orders", tags=["orders"])
 
 
 def _order(
-    request: Request,
     order: OrderRead,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    return json_response(request, Envelope(data=order), status_code=status_code, headers=headers)
+    return json_response(Envelope(data=order), status_code=status_code, headers=headers)
 
 
 @router.post("", status_code=201, response_model=Envelope[OrderRead])
@@ -70,28 +69,25 @@ async def create_order(
     order_id = await place(customer, body, attempt)
     order = await reads.get(customer, order_id)
     url = location(request, f"/api/v1/orders/{order_id}")
-    return _order(request, order, status_code=201, headers={"Location": url})
+    return _order(order, status_code=201, headers={"Location": url})
 
 
 @router.get("", response_model=page_of(OrderRead))
-async def list_orders(
-    request: Request, query: OrdersQuery, viewer: OrderViewer, reads: Reads
-) -> Response:
+async def list_orders(query: OrdersQuery, viewer: OrderViewer, reads: Reads) -> Response:
     """Orders: one's own, or all of them for admins; `expand=user,items.product`."""
-    return page_response(request, await reads.page(viewer, query), OrderRead, query)
+    return page_response(await reads.page(viewer, query), OrderRead, query)
 
 
 @router.get("/{order_id:uuid}", response_model=Envelope[OrderRead])
 async def get_order(
     order_id: uuid.UUID,
-    request: Request,
     viewer: OrderViewer,
     reads: Reads,
     expand: Annotated[str | None, expand_parameter(ORDERS.expand)] = None,
 ) -> Response:
     """One order (its owner or an admin; anyone else gets 404)."""
     wanted = parse_expand(expand, ORDERS.expand)
-    return _order(request, await reads.get(viewer, order_id, wanted))
+    return _order(await reads.get(viewer, order_id, wanted))
 
 
 @router.patch("/{order_id:uuid}", response_model=Envelope[OrderRead])
@@ -108,4 +104,4 @@ async def change_order_status(
         request, lambda: reads.get_versioned(actor, order_id), lambda o: Envelope(data=o.read)
     )
     await change(actor, order_id, body.status, expected_version=version)
-    return _order(request, await reads.get(actor, order_id))
+    return _order(await reads.get(actor, order_id))

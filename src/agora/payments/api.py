@@ -37,7 +37,6 @@ async def create_payment(
     """Pay an order (Idempotency-Key required). Declined: 422, and the order stays pending."""
     payment = await payments.pay(payer, body, attempt)
     return json_response(
-        request,
         Envelope(data=PaymentRead.model_validate(payment)),
         status_code=201,
         headers={"Location": location(request, f"/api/v1/payments/{payment.id}")},
@@ -47,19 +46,17 @@ async def create_payment(
 @router.get("/payments/{payment_id:uuid}", response_model=Envelope[PaymentRead])
 async def get_payment(
     payment_id: uuid.UUID,
-    request: Request,
     viewer: Annotated[Principal, authorize(scope=Scope.PAYMENTS_READ)],
     payments: Payments,
 ) -> Response:
     """One payment (its payer, an admin, or an API key with `payments:write`)."""
     payment = await payments.get(payment_id, viewer=viewer)
-    return json_response(request, Envelope(data=PaymentRead.model_validate(payment)))
+    return json_response(Envelope(data=PaymentRead.model_validate(payment)))
 
 
 @router.post("/refunds", status_code=201, response_model=Envelope[RefundRead])
 async def create_refund(
     body: RefundCreate,
-    request: Request,
     _: Annotated[Principal, authorize(Role.ADMIN, scope=Scope.PAYMENTS_WRITE)],
     attempt: IdempotencyAttempt,
     payments: Payments,
@@ -67,4 +64,4 @@ async def create_refund(
     """Refund part or all of a payment (admins, API keys with `payments:write`); refunds never
     exceed what was paid."""
     refund = await payments.refund(body, attempt)
-    return json_response(request, Envelope(data=RefundRead.model_validate(refund)), status_code=201)
+    return json_response(Envelope(data=RefundRead.model_validate(refund)), status_code=201)

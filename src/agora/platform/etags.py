@@ -1,7 +1,8 @@
 """ETags and conditional requests (RFC 9110 section 13).
 
 An ETag is a strong validator computed from the exact bytes of a representation, so it differs
-between API versions, sparse fieldsets and content codings (the gzip layer appends `-gzip`).
+between API versions, sparse fieldsets and content codings (`for_coding`: a gzip body's ETag
+ends in `-gzip`).
 If-None-Match uses the weak comparison, If-Match the strong one, as the RFC says.
 """
 
@@ -20,6 +21,13 @@ def compute_etag(body: bytes) -> str:
     """A strong ETag for a representation: a quoted, URL-safe 128-bit BLAKE2b digest."""
     digest = hashlib.blake2b(body, digest_size=16).digest()
     return '"' + base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + '"'
+
+
+def for_coding(etag: bytes, coding: bytes) -> bytes:
+    """The ETag of a representation's `coding` (`"x"` -> `"x-gzip"`); weak tags stay as they are."""
+    if coding != b"gzip" or etag.startswith(b"W/") or not etag.endswith(b'"'):
+        return etag
+    return etag[:-1] + _GZIP_SUFFIX.encode() + b'"'
 
 
 def _opaque(tag: str) -> tuple[str, bool]:
@@ -50,6 +58,8 @@ def parse_etags(header: str | None) -> Precondition:
 
 def none_match(header: str | None, current: str) -> bool:
     """True when If-None-Match matches `current` (weak comparison): answer 304."""
+    if header == current:
+        return True  # the usual revalidation: the client echoes the ETag it was given
     tags = parse_etags(header)
     if tags is None:
         return False

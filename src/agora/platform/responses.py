@@ -1,8 +1,9 @@
-"""JSON responses with ETags, conditional GETs, cache policies and sparse fieldsets.
+"""JSON responses with ETags, cache policies and sparse fieldsets.
 
 Routes still declare their response model (it documents the API); they return `json_response`
 when they need the serialized bytes (an ETag is a digest of exactly those bytes). Serialization is
 Pydantic's Rust `model_dump_json`, the same path FastAPI takes for declared response models.
+A GET whose If-None-Match matches is answered 304 on the way out (`agora.platform.http.caching`).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -13,16 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agora.platform.envelope import Page
-from agora.platform.etags import compute_etag, none_match, require_match
+from agora.platform.etags import compute_etag, require_match
+from agora.platform.http.caching import PRIVATE
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
-
-PRIVATE = "private, no-store"
-
-
-def public(max_age: int) -> str:
-    """Cache-Control for public reads that shared caches may keep for `max_age` seconds."""
-    return f"public, max-age={max_age}"
 
 
 def sparse_include(
@@ -47,7 +42,6 @@ def etag_of(content: BaseModel) -> str:
 
 
 def json_response(
-    request: Request,
     content: BaseModel,
     *,
     status_code: int = 200,
@@ -56,23 +50,17 @@ def json_response(
     include: dict[str, Any] | None = None,
     etag: bool = True,
 ) -> Response:
-    """Serialize `content`; answer 304 when the client's If-None-Match already matches."""
+    """Serialize `content`, with a strong ETag of the bytes unless `etag` is False."""
     body = serialize(content, include)
     response_headers = {"Cache-Control": cache_control, **(headers or {})}
     if etag:
-        tag = compute_etag(body)
-        response_headers["ETag"] = tag
-        if request.method in ("GET", "HEAD") and none_match(
-            request.headers.get("if-none-match"), tag
-        ):
-            return Response(status_code=304, headers=response_headers)
+        response_headers["ETag"] = compute_etag(body)
     return Response(
         body, status_code=status_code, headers=response_headers, media_type="application/json"
     )
 
 
 def page_response(
-    request: Request,
     page: PageResult[Any],
     dto: type[BaseModel],
     query: CollectionQuery,
@@ -82,7 +70,6 @@ def page_response(
     """A collection page as `Page[dto]`, honouring the query's sparse fieldset."""
     body = Page[dto](data=[dto.model_validate(item) for item in page.items], meta=page.meta)  # type: ignore[valid-type]
     return json_response(
-        request,
         body,
         cache_control=cache_control,
         include=sparse_include(dto, query.fields, many=True),

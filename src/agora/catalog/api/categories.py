@@ -27,7 +27,7 @@ async def list_categories(
     """Product categories, by name."""
     cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
     response = page_response(
-        request, await categories.list(query), CategoryRead, query, cache_control=cache_control
+        await categories.list(query), CategoryRead, query, cache_control=cache_control
     )
     response.headers.update(extra)
     return response
@@ -45,7 +45,6 @@ async def create_category(
     unless given."""
     category = await categories.create(body, attempt)
     return json_response(
-        request,
         Envelope(data=CategoryRead.model_validate(category)),
         status_code=201,
         headers={"Location": location(request, f"/api/v1/categories/{category.id}")},
@@ -60,7 +59,6 @@ async def get_category(
     cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
     body = Envelope(data=CategoryRead.model_validate(await categories.get(category_id)))
     return json_response(
-        request,
         body,
         cache_control=cache_control,
         headers={**extra, "X-Agora-Cache-Tags": CATEGORIES_TAG},

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cache
 
-from agora.platform.responses import PRIVATE, public
+from agora.platform.http.caching import PRIVATE, public
 from agora.platform.security import Principal
 from agora.settings import Settings
 

@@ -109,7 +109,7 @@ async def add_product_image(
     image = await _add_image(request, product_id, images, attempt)
     read = _read(request, image)
     return json_response(
-        request, Envelope(data=read), status_code=201, headers={"Location": read.url}, etag=False
+        Envelope(data=read), status_code=201, headers={"Location": read.url}, etag=False
     )
 
 
@@ -119,7 +119,7 @@ async def list_product_images(
 ) -> Response:
     """The images of a product, oldest first."""
     found = await images.list(product_id, viewer=viewer)
-    return json_response(request, Envelope(data=[_read(request, image) for image in found]))
+    return json_response(Envelope(data=[_read(request, image) for image in found]))
 
 
 @router.get(
@@ -147,7 +147,7 @@ async def create_upload(
         expires_at=datetime.fromtimestamp(signed.expires_at, tz=UTC),
         max_bytes=request.app.state.runtime.settings.max_signed_upload_bytes,
     )
-    return json_response(request, Envelope(data=ticket), status_code=201, etag=False)
+    return json_response(Envelope(data=ticket), status_code=201, etag=False)
 
 
 @router.put(
@@ -173,6 +173,4 @@ async def receive_upload(
         signature=signature,
         chunks=request.stream(),
     )
-    return json_response(
-        request, Envelope(data={"key": key, "size": size}), status_code=201, etag=False
-    )
+    return json_response(Envelope(data={"key": key, "size": size}), status_code=201, etag=False)

@@ -1,6 +1,6 @@
 import uuid
 
-from fastapi import Request, Response
+from fastapi import Response
 
 from agora.catalog.api.dependencies import Inventory, StockReader, StockWriter
 from agora.catalog.schemas import InventoryRead, InventoryUpdate
@@ -12,25 +12,22 @@ from agora.platform.routing import api_router
 router = api_router(prefix="/api/v1/inventory", tags=["inventory"])
 
 
-def _level(request: Request, level: StockLevel) -> Response:
-    return json_response(request, Envelope(data=InventoryRead.model_validate(level)))
+def _level(level: StockLevel) -> Response:
+    return json_response(Envelope(data=InventoryRead.model_validate(level)))
 
 
 @router.get("/{product_id:uuid}", response_model=Envelope[InventoryRead])
-async def get_inventory(
-    product_id: uuid.UUID, request: Request, _: StockReader, inventory: Inventory
-) -> Response:
+async def get_inventory(product_id: uuid.UUID, _: StockReader, inventory: Inventory) -> Response:
     """The stock level of a product (editors, admins)."""
-    return _level(request, await inventory.get(product_id))
+    return _level(await inventory.get(product_id))
 
 
 @router.put("/{product_id:uuid}", response_model=Envelope[InventoryRead])
 async def set_inventory(
     product_id: uuid.UUID,
     body: InventoryUpdate,
-    request: Request,
     _: StockWriter,
     inventory: Inventory,
 ) -> Response:
     """Set the stock level (admins); falling to the low-stock threshold records `inventory.low`."""
-    return _level(request, await inventory.set(product_id, body.quantity))
+    return _level(await inventory.set(product_id, body.quantity))

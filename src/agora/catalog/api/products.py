@@ -90,7 +90,6 @@ def one(
     """One product in the envelope, as `version` represents it."""
     successor = f"/api/v2/products/{record.id}"
     return json_response(
-        request,
         Envelope(data=version.represent(record)),
         headers={**version.headers(request, successor), **extra},
         **kw,
@@ -108,7 +107,6 @@ async def list_page(
     cache_control, extra = read_policy(viewer, request.app.state.runtime.settings)
     body = version.page(data=[version.represent(record) for record in page.items], meta=page.meta)
     return json_response(
-        request,
         body,
         cache_control=cache_control,
         headers={**version.headers(request, "/api/v2/products"), **extra, **response_tags()},

@@ -10,11 +10,12 @@ client IP otherwise, stricter on the paths modules declare strict, such as sign-
 
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, TooManyRequests, Unauthorized, send_error
 from agora.platform.http.callers import PROBE_PATHS, client_key
-from agora.platform.ratelimit import RateDecision, RateLimiter, RatePolicy
+from agora.platform.http.headers import add_response_headers, request_headers
+from agora.platform.ratelimit import RateLimiter, RatePolicy
 from agora.platform.security.principals import Authenticator, Principal
 
 CREDENTIAL_PARAMS = frozenset({"access_token", "accesstoken", "token", "api_key", "apikey"})
@@ -55,20 +56,19 @@ class AccessMiddleware:
         principal: Principal | None = None
         refusal: Unauthorized | None = None
         if self.authenticator is not None:
-            authorization = api_key = None
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    authorization = value.decode("latin-1")
-                elif name == b"x-api-key":
-                    api_key = value.decode("latin-1")
+            headers = request_headers(scope)
+            authorization = headers.get(b"authorization")
+            api_key = headers.get(b"x-api-key")
             if authorization is not None or api_key is not None:
                 try:
-                    principal = await self.authenticator.identify(authorization, api_key)
+                    principal = await self.authenticator.identify(
+                        None if authorization is None else authorization.decode("latin-1"),
+                        None if api_key is None else api_key.decode("latin-1"),
+                    )
                 except Unauthorized as error:
                     refusal = error
         scope.setdefault("state", {})["principal"] = principal
 
-        decision: RateDecision | None = None
         if self.limiter is not None:
             namespace, item = self.policy.for_request(
                 strict=scope["path"].startswith(self.strict_paths),
@@ -80,9 +80,10 @@ class AccessMiddleware:
             else:
                 caller = client_key(scope)
             decision = await self.limiter.hit(item, namespace, caller, exact=namespace == "auth")
+            add_response_headers(scope, *decision.headers())
             if not decision.allowed:
                 await send_error(
-                    _with_rate_headers(send, decision),
+                    send,
                     TooManyRequests(
                         f"Rate limit of {item} exceeded; retry in {decision.reset_after} s.",
                         headers={"Retry-After": str(decision.reset_after)},
@@ -90,22 +91,10 @@ class AccessMiddleware:
                 )
                 return
 
-        target = send if decision is None else _with_rate_headers(send, decision)
         if refusal is not None:
-            await send_error(target, refusal)
+            await send_error(send, refusal)
             return
-        await self.app(scope, receive, target)
-
-
-def _with_rate_headers(send: Send, decision: RateDecision) -> Send:
-    extra = decision.headers()
-
-    async def send_with_rate_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *extra]
-        await send(message)
-
-    return send_with_rate_headers
+        await self.app(scope, receive, send)
 
 
 def _credentials_in_url(query: bytes) -> bool:

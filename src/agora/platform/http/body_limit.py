@@ -10,6 +10,7 @@ considered: its 413 is plain text on some paths and it cannot tell uploads from 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, PayloadTooLarge, send_error
+from agora.platform.http.headers import request_headers
 
 
 class _BodyTooLarge(Exception):
@@ -35,20 +36,15 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
 
-        declared: bytes | None = None
-        chunked = False
-        limit = self.max_body_bytes
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                declared = value
-            elif name == b"transfer-encoding":
-                chunked = True
-            elif name == b"content-type" and value[:19].lower() == b"multipart/form-data":
-                limit = self.max_upload_bytes
-        if declared is None and not chunked:
+        headers = request_headers(scope)
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
             # No body announced (a GET, say): the server delivers none, so nothing to limit.
             await self.app(scope, receive, send)
             return
+        limit = self.max_body_bytes
+        if headers.get(b"content-type", b"")[:19].lower() == b"multipart/form-data":
+            limit = self.max_upload_bytes
         for prefix, path_limit in self.path_limits:
             if scope["path"].startswith(prefix):
                 limit = path_limit

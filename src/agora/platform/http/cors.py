@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, error_response
+from agora.platform.http.headers import request_headers
 
 ALLOW_HEADERS = (
     "Accept",
@@ -55,7 +56,7 @@ class AgoraCORSMiddleware(CORSMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Most requests are not cross-origin: no Origin header, nothing for CORS to do.
-        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+        if scope["type"] == "http" and b"origin" not in request_headers(scope):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import BadRequest, send_error
 from agora.platform.http.callers import PROBE_PATHS
+from agora.platform.http.headers import request_headers
 
 _HOST = re.compile(rb"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
@@ -55,7 +56,5 @@ class HttpsMiddleware:
 
 
 def _request_host(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == b"host":
-            return value if _HOST.fullmatch(value) else None
-    return None
+    host = request_headers(scope).get(b"host")
+    return host if host is not None and _HOST.fullmatch(host) else None

@@ -27,6 +27,7 @@ from agora.platform.errors import (
     send_error,
 )
 from agora.platform.http.callers import caller_key
+from agora.platform.http.headers import request_headers
 from agora.platform.idempotency import (
     IDEMPOTENCY_STATE,
     Attempt,
@@ -58,9 +59,7 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        raw_key = next(
-            (value for name, value in scope["headers"] if name == b"idempotency-key"), None
-        )
+        raw_key = request_headers(scope).get(b"idempotency-key")
         if raw_key is None or scope["path"].startswith(self.excluded):
             await self.app(scope, receive, send)
             return
@@ -132,7 +131,7 @@ class IdempotencyMiddleware:
                     for name, value in message.get("headers", ())
                     if name.lower() in _KEEP_HEADERS
                 ]
-                if attempt.replayed:  # answered from what an interrupted attempt did
+                if attempt.replayed:  # the use case answered from what an interrupted attempt did
                     message["headers"] = [*message.get("headers", ()), _REPLAYED]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
@@ -177,8 +176,7 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
 
 
 def _canonical(scope: Scope, body: bytes) -> bytes:
-    content_type = next((value for name, value in scope["headers"] if name == b"content-type"), b"")
-    return canonical_body(content_type, body)
+    return canonical_body(request_headers(scope).get(b"content-type", b""), body)
 
 
 def fingerprint(path: str, query: bytes, body: bytes) -> str:

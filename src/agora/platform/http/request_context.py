@@ -1,9 +1,11 @@
 """Request ids, W3C trace context, bounds on the request head, the access log, the last 500.
 
-Outermost of Agora's layers: everything inside it (errors included) sees the request id, and
-every response carries `X-Request-ID` and the security headers (applied here, in the same
-pass). A valid incoming `traceparent` is honoured (its trace id is on every log line) and
-answered with our span in the same trace; without one, a new trace id is started for the logs.
+Outermost of Agora's layers: everything inside it (errors included) sees the request id. It
+reads the request's headers once for all layers (`agora.platform.http.headers`) and writes the
+response's headers in one pass: `X-Request-ID`, what inner layers queued, the security headers
+and the caching headers (`agora.platform.http.caching`, which may turn a 200 into a 304). A
+valid incoming `traceparent` is honoured (its trace id is on every log line) and answered with
+our span in the same trace; without one, a new trace id is started for the logs.
 
 A head with more than `MAX_HEADERS` headers or more than `MAX_HEADER_BYTES` of them is a 431,
 a URL over `MAX_URL_BYTES` a 414 (`agora serve` refuses both while they stream in, see
@@ -24,6 +26,11 @@ from agora.platform.errors import (
     database_unavailable,
     send_error,
 )
+from agora.platform.http.headers import (
+    finish_response_headers,
+    queued_response_headers,
+    read_request_headers,
+)
 from agora.platform.http.security_headers import SecurityHeaders
 from agora.platform.observability import AccessLog, get_logger, request_id_var, trace_id_var
 
@@ -31,6 +38,8 @@ _SANE_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _ZERO_TRACE = b"0" * 32
 _ZERO_SPAN = b"0" * 16
+
+_SAFE = frozenset({"GET", "HEAD"})
 
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 64 * 1024
@@ -98,58 +107,67 @@ class RequestContextMiddleware:
             return
 
         started_at = time.perf_counter()
+        headers, head_bytes = read_request_headers(scope)
         request_id: str | None = None
         trace: tuple[str, str] | None = None
-        head_bytes = 0
-        headers = scope["headers"]
-        for name, value in headers:
-            head_bytes += len(name) + len(value)
-            if name == b"x-request-id":
-                request_id = sane_request_id(value)
-            elif name == b"traceparent":
-                trace = parse_traceparent(value)
         refusal: AgoraError | None = None
-        if len(headers) > MAX_HEADERS or head_bytes > MAX_HEADER_BYTES:
-            refusal = head_too_large()
-            request_id = trace = None  # taken from a head that is refused
-        elif len(scope.get("raw_path") or b"") + len(scope["query_string"]) > MAX_URL_BYTES:
-            refusal = url_too_long()
+        if len(scope["headers"]) > MAX_HEADERS or head_bytes > MAX_HEADER_BYTES:
+            refusal = head_too_large()  # and no ids are taken from a refused head
+        else:
+            if b"x-request-id" in headers:
+                request_id = sane_request_id(headers[b"x-request-id"])
+            if b"traceparent" in headers:
+                trace = parse_traceparent(headers[b"traceparent"])
+            if len(scope.get("raw_path") or b"") + len(scope["query_string"]) > MAX_URL_BYTES:
+                refusal = url_too_long()
+        fresh = os.urandom(40).hex()  # one read of the random source for every id we need
         if request_id is None:
-            request_id = os.urandom(16).hex()
-        response_headers = [(b"x-request-id", request_id.encode())]
+            request_id = fresh[:32]
+        queued = queued_response_headers(scope)
+        queued.append((b"x-request-id", request_id.encode()))
         if trace is not None:
             # The caller takes part in a trace: answer with our span in it.
             trace_id, flags = trace
-            response_headers.append(
-                (b"traceparent", f"00-{trace_id}-{os.urandom(8).hex()}-{flags}".encode())
-            )
+            queued.append((b"traceparent", f"00-{trace_id}-{fresh[64:]}-{flags}".encode()))
         else:
-            trace_id = os.urandom(16).hex()
+            trace_id = fresh[32:64]
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
-        started = finished = False
+        started = finished = not_modified = False
         security = self.security
         https = scope.get("scheme") == "https"
+        if_none_match = headers.get(b"if-none-match") if scope["method"] in _SAFE else None
 
-        async def send_with_ids(message: Message) -> None:
-            nonlocal status, started, finished
+        async def send_response(message: Message) -> None:
+            nonlocal status, started, finished, not_modified
             if message["type"] == "http.response.start":
                 started = True
-                status = message["status"]
-                headers = [*message.get("headers", ()), *response_headers]
-                security.apply(headers, https=https)
-                message["headers"] = headers
-            elif not message.get("more_body", False):
-                finished = True
+                status, message["headers"] = finish_response_headers(
+                    message["status"],
+                    message.get("headers", ()),
+                    security=security,
+                    https=https,
+                    if_none_match=if_none_match,
+                    added=queued,
+                )
+                not_modified = status != message["status"]
+                message["status"] = status
+            else:
+                if not message.get("more_body", False):
+                    finished = True
+                if not_modified:  # a 304 has no body: only the end of one goes out
+                    if not finished:
+                        return
+                    message = {"type": "http.response.body", "body": b""}
             await send(message)
 
         request_token = request_id_var.set(request_id)
         trace_token = trace_id_var.set(trace_id)
         try:
             if refusal is not None:
-                await send_error(send_with_ids, refusal)
+                await send_error(send_response, refusal)
             else:
-                await self.app(scope, receive, send_with_ids)
+                await self.app(scope, receive, send_response)
         except Exception as exc:
             # Raised by a layer outside FastAPI's error handling (the database is down while
             # an API key or an Idempotency-Key is looked up, say): the envelope, as inside.
@@ -165,7 +183,7 @@ class RequestContextMiddleware:
                 return  # the answer went out; what failed after it is logged above
             if started:
                 raise  # half a response went out: the server must drop the connection
-            await send_error(send_with_ids, error, head_only=scope["method"] == "HEAD")
+            await send_error(send_response, error, head_only=scope["method"] == "HEAD")
         finally:
             if self.access_log is not None:
                 self.access_log.write(

@@ -2,13 +2,13 @@
 
 A GET answered with `Cache-Control: public, max-age=N` to an anonymous caller, and tagged by its
 route (below), is stored (body, headers, ETag) for N seconds, per path, query and content
-coding. A later anonymous GET for the same URL is answered from memory, 304 included, without
-reaching FastAPI; the layers outside this one (request ids, security headers, rate limits, the
-access log) still run. A route marks
-what a response is about with the internal `X-Agora-Cache-Tags` header; writes purge those tags
-here and, through the broadcast, in every other instance. A route may also mark a response
-`X-Agora-Cache: shared` when every caller who can see the resource gets the same bytes, so that
-signed-in callers are served from it too (with `Cache-Control: private, no-store`).
+coding. A later anonymous GET for the same URL is answered from memory without reaching FastAPI; the
+layers outside this one (request ids, security headers, rate limits, the access log, and the
+304 for a matching If-None-Match) still run. A route marks what a response is about with the
+internal `X-Agora-Cache-Tags` header; writes purge those tags here and, through the broadcast,
+in every other instance. A route may also mark a response `X-Agora-Cache: shared` when every
+caller who can see the resource gets the same bytes, so that signed-in callers are served from
+it too (with `Cache-Control: private, no-store`).
 """
 
 import re
@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.platform.etags import none_match
+from agora.platform.http.caching import PRIVATE, SHARED_HEADER, TAGS_HEADER
+from agora.platform.http.headers import request_headers
 
-TAGS_HEADER = b"x-agora-cache-tags"
-SHARED_HEADER = b"x-agora-cache"
 _INTERNAL = frozenset({TAGS_HEADER, SHARED_HEADER})
 _MAX_AGE = re.compile(rb"max-age=(\d+)")
 # What a cached response may vary on: the key covers the first two (the version is in the
@@ -29,7 +28,7 @@ _MAX_AGE = re.compile(rb"max-age=(\d+)")
 _HARMLESS_VARY = frozenset(
     {b"accept", b"accept-encoding", b"authorization", b"x-api-key", b"origin"}
 )
-_PRIVATE = (b"cache-control", b"private, no-store")
+_PRIVATE = (b"cache-control", PRIVATE.encode())
 
 
 @dataclass(slots=True)
@@ -37,7 +36,6 @@ class CachedResponse:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    etag: str | None
     expires: float
     shared: bool
     tags: tuple[str, ...]
@@ -108,31 +106,20 @@ class ResponseCacheMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cache = self.cache
         method = scope.get("method")
-        if scope["type"] != "http":
+        if scope["type"] != "http" or cache is None or method not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        if cache is None or method not in ("GET", "HEAD"):
-            await self.app(scope, receive, _stripping(send))
-            return
-        # The first of repeated headers wins, as in the compressor: keying on another one
-        # would store a gzipped body for clients that asked for none.
-        encoding: bytes | None = None
-        if_none_match = None
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                if encoding is None:
-                    encoding = value
-            elif name == b"if-none-match" and if_none_match is None:
-                if_none_match = value.decode("latin-1")
-        gzip = encoding is not None and b"gzip" in encoding
+        # The compressor reads the same (first) Accept-Encoding: keying on another one would
+        # store a gzipped body for clients that asked for none.
+        gzip = b"gzip" in request_headers(scope).get(b"accept-encoding", b"")
         key = (scope["path"], scope.get("query_string", b""), gzip)
         anonymous = scope.get("state", {}).get("principal") is None
         entry = cache.get(key)
         if entry is not None and (anonymous or entry.shared):
-            await _serve(send, entry, if_none_match, method == "HEAD", anonymous)
+            await _serve(send, entry, method == "HEAD", anonymous)
             return
         if not anonymous or method != "GET":
-            await self.app(scope, receive, _stripping(send))
+            await self.app(scope, receive, send)
             return
         await self._fill(cache, scope, receive, send, key)
 
@@ -154,9 +141,8 @@ class ResponseCacheMiddleware:
         async def capture(message: Message) -> None:
             nonlocal start, cacheable, size
             if message["type"] == "http.response.start":
-                start = message
+                start = {**message}  # the layers outside rewrite the headers of the one sent
                 cacheable = message["status"] == 200 and _storable(message.get("headers", ()))
-                message = {**message, "headers": _public_headers(message.get("headers", ()))}
             elif message["type"] == "http.response.body" and cacheable:
                 body = message.get("body", b"")
                 size += len(body)
@@ -194,63 +180,28 @@ def _storable(headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ..
 
 def _entry(start: Message, body: bytes) -> CachedResponse:
     headers = list(start.get("headers", ()))
-    max_age, etag, shared, tags = 0, None, False, ()
+    max_age, shared, tags = 0, False, ()
     for name, value in headers:
         if name == b"cache-control":
             match = _MAX_AGE.search(value.lower())
             max_age = int(match.group(1)) if match else 0
-        elif name == b"etag":
-            etag = value.decode("latin-1")
         elif name == SHARED_HEADER:
             shared = value == b"shared"
         elif name == TAGS_HEADER:
             tags = tuple(tag.strip() for tag in value.decode("latin-1").split(",") if tag.strip())
     return CachedResponse(
         status=start["status"],
-        headers=_public_headers(headers),
+        headers=[(name, value) for name, value in headers if name not in _INTERNAL],
         body=body,
-        etag=etag,
         expires=time.monotonic() + max_age,
         shared=shared,
         tags=tags,
     )
 
 
-def _public_headers(
-    headers: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...],
-) -> list[tuple[bytes, bytes]]:
-    return [(name, value) for name, value in headers if name not in _INTERNAL]
-
-
-def _stripping(send: Send) -> Send:
-    """Internal cache headers never leave the process."""
-
-    async def strip(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": _public_headers(message.get("headers", ()))}
-        await send(message)
-
-    return strip
-
-
-async def _serve(
-    send: Send, entry: CachedResponse, if_none_match: str | None, head: bool, anonymous: bool
-) -> None:
+async def _serve(send: Send, entry: CachedResponse, head: bool, anonymous: bool) -> None:
     headers = entry.headers
     if not anonymous:
         headers = [h for h in headers if h[0] != b"cache-control"] + [_PRIVATE]
-    if (
-        entry.etag is not None
-        and if_none_match is not None
-        and none_match(if_none_match, entry.etag)
-    ):
-        kept = [
-            h
-            for h in headers
-            if h[0] not in (b"content-length", b"content-type", b"content-encoding")
-        ]
-        await send({"type": "http.response.start", "status": 304, "headers": kept})
-        await send({"type": "http.response.body", "body": b""})
-        return
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else entry.body})

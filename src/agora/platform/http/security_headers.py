@@ -1,9 +1,9 @@
 """Security headers on every response (docs/api.md, "Headers"), as a policy the request-context
-layer applies while it adds the request id (one pass over the headers, not one layer more).
+layer applies in its one pass over the response's headers (not one layer more).
 
-A response that sets its own Content-Security-Policy or Cache-Control keeps it (the docs pages
-need scripts; public reads are cacheable); everything else gets the strict defaults. HTTPS
-answers also get Strict-Transport-Security (the scheme comes from trusted proxies only).
+A response that sets its own Content-Security-Policy keeps it (the docs pages need scripts);
+everything else gets the strict default. HTTPS answers also get Strict-Transport-Security (the
+scheme comes from trusted proxies only). Cache-Control is `agora.platform.http.caching`'s.
 """
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -24,18 +24,12 @@ class SecurityHeaders:
             else None
         )
 
-    def apply(self, headers: list[tuple[bytes, bytes]], *, https: bool) -> None:
-        """Add the security headers to a response's headers, in place."""
-        has_csp = has_cache_control = False
-        for name, _ in headers:
-            if name == b"content-security-policy":
-                has_csp = True
-            elif name == b"cache-control":
-                has_cache_control = True
-        headers.extend(_ALWAYS)
-        if not has_csp:
+    def apply(
+        self, headers: list[tuple[bytes, bytes]], present: dict[bytes, bytes], *, https: bool
+    ) -> None:
+        """Add the security headers to a response's headers, in place (`present`: as a dict)."""
+        if b"content-security-policy" not in present:
             headers.append(self.csp)
-        if not has_cache_control:
-            headers.append((b"cache-control", b"no-store"))
+        headers.extend(_ALWAYS)
         if https and self.hsts is not None:
             headers.append(self.hsts)

@@ -14,6 +14,7 @@ import os
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from agora.platform.errors import AgoraError, BadRequest, error_body
+from agora.platform.http.headers import finish_response_headers
 from agora.platform.http.request_context import (
     MAX_HEADER_BYTES,
     MAX_HEADERS,
@@ -102,7 +103,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             (b"x-request-id", request_id.encode()),
             (b"connection", b"close"),
         ]
-        _SECURITY.apply(headers, https=False)
+        _, headers = finish_response_headers(
+            error.status_code, headers, security=_SECURITY, https=False
+        )
         head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
         self.transport.write(STATUS_LINE[error.status_code] + head + b"\r\n" + body)
         self.transport.close()

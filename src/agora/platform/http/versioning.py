@@ -7,13 +7,15 @@ request for a resource whose shape never changed is served by v1. Responses vary
 
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agora.platform.errors import AgoraError, send_error
+from agora.platform.http.headers import add_response_headers, request_headers
 
 VENDOR_TYPE = "application/vnd.agora.api+json"
 _VERSIONED = re.compile(r"^/api/v\d+(/|$)")
 _VERSION_PARAM = re.compile(r"version\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
+_VARY_ACCEPT = (b"vary", b"Accept")
 
 
 def requested_version(accept: str) -> int | None:
@@ -37,11 +39,7 @@ class ApiVersionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        accept = ""
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                accept = value.decode("latin-1")
-                break
+        accept = request_headers(scope).get(b"accept", b"").decode("latin-1")
         version = requested_version(accept) or 1
         rest = path[len("/api") :]
         resource = rest.split("/", 2)[1]
@@ -60,11 +58,5 @@ class ApiVersionMiddleware:
         if version != 1 and resource not in self.versions[version]:
             version = 1  # this resource has the same shape in every version
         new_path = f"/api/v{version}{rest}"
-        scope = {**scope, "path": new_path, "raw_path": new_path.encode()}
-
-        async def send_varying(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), (b"vary", b"Accept")]
-            await send(message)
-
-        await self.app(scope, receive, send_varying)
+        add_response_headers(scope, _VARY_ACCEPT)
+        await self.app({**scope, "path": new_path, "raw_path": new_path.encode()}, receive, send)
