@@ -2,13 +2,13 @@
 
 A GET answered with `Cache-Control: public, max-age=N` to an anonymous caller, and tagged by its
 route (below), is stored (body, headers, ETag) for N seconds, per path, query and content
-coding. A later anonymous GET for the same URL is answered from memory without reaching FastAPI; the
-layers outside this one (request ids, security headers, rate limits, the access log, and the
-304 for a matching If-None-Match) still run. A route marks what a response is about with the
-internal `X-Agora-Cache-Tags` header; writes purge those tags here and, through the broadcast,
-in every other instance. A route may also mark a response `X-Agora-Cache: shared` when every
-caller who can see the resource gets the same bytes, so that signed-in callers are served from
-it too (with `Cache-Control: private, no-store`).
+coding. A later anonymous GET for the same URL is answered from memory without reaching
+FastAPI; the layers outside this one (request ids, security headers, rate limits, the access
+log, and the 304 for a matching If-None-Match) still run. A route marks what a response is
+about with the internal `X-Agora-Cache-Tags` header; writes purge those tags here and, through
+the broadcast, in every other instance. A route may also mark a response `X-Agora-Cache:
+shared` when every caller who can see the resource gets the same bytes, so that signed-in
+callers are served from it too (with `Cache-Control: private, no-store`).
 """
 
 import re
