@@ -263,7 +263,10 @@ def _room_at(amount: int, period: int, number: int, current: int, previous: int)
     return max(end - period, end - left)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _key(item: RateLimitItem, identifiers: tuple[str, ...]) -> _Key:
+    """Memoized: `limits` builds the key string anew each time, which cost as much as the
+    rest of a cached read's rate-limit check (docs/performance.md)."""
     return (item.key_for(*identifiers), item.amount, item.get_expiry())
 
 
