@@ -36,7 +36,7 @@ seed: $(STAMP) ## Load demo data (idempotent)
 openapi: $(STAMP) ## Write the OpenAPI document to openapi.json
 	$(BIN)/agora openapi --output openapi.json
 
-test: $(STAMP) ## Run the tests on SQLite, then on PostgreSQL + Redis if AGORA_TEST_DATABASE_URL is set
+test: $(STAMP) ## Run the tests on SQLite, then on PostgreSQL (+ Redis, RabbitMQ) if AGORA_TEST_DATABASE_URL is set
 	$(BIN)/pytest
 	@if [ -n "$$AGORA_TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$AGORA_TEST_DATABASE_URL) =="; \

@@ -40,6 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason = "need PostgreSQL (run with AGORA_TEST_BACKEND=postgres)"
         elif item.get_closest_marker("needs_redis") and backends.REDIS_URL is None:
             reason = "need Redis (the PostgreSQL pass, with AGORA_TEST_REDIS_URL)"
+        elif item.get_closest_marker("needs_broker") and backends.BROKER_URL is None:
+            reason = "need RabbitMQ (the PostgreSQL pass, with AGORA_TEST_BROKER_URL)"
         if reason is None:
             keep.append(item)
         else:
@@ -94,6 +96,8 @@ def settings(test_database: backends.TestDatabase, data_dir: Path) -> Settings:
         db_pool_size=20,
         redis_url=backends.REDIS_URL,
         redis_prefix=f"agora-test-{secrets.token_hex(4)}:",
+        broker_url=backends.BROKER_URL,
+        broker_prefix=f"agora-test-{secrets.token_hex(4)}",
         # Limits high enough for the suite; tests of the limits build apps with real ones.
         rate_limit_anonymous="100000/minute",
         rate_limit_authenticated="100000/minute",
@@ -106,9 +110,22 @@ def settings(test_database: backends.TestDatabase, data_dir: Path) -> Settings:
         # A quick sandbox and short provider timeouts keep payment tests fast.
         sandbox_latency_ms=2,
         payment_timeout_seconds=0.5,
+        # Tests run jobs and publish events when they mean to (`app.state.background`); the
+        # tests of the background build apps that run it.
+        jobs_enabled=False,
     )
     upgrade(settings)
     return settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def broker_queues(settings: Settings) -> AsyncIterator[None]:
+    """The PostgreSQL pass declares its consumers' queues on the shared RabbitMQ: remove them."""
+    yield
+    if settings.broker_url:
+        await backends.delete_queues(
+            settings.broker_url, [f"{settings.broker_prefix}.catalog-cache"]
+        )
 
 
 @pytest.fixture(scope="session")

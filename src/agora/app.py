@@ -19,6 +19,7 @@ from agora.identity.module import IdentityModule
 from agora.ordering.module import OrderingModule
 from agora.payments.module import PaymentsModule
 from agora.platform import health
+from agora.platform.background import Background
 from agora.platform.clock import Clock
 from agora.platform.docs import install_docs
 from agora.platform.errors import install_error_handlers
@@ -27,6 +28,7 @@ from agora.platform.http.stack import middleware_stack
 from agora.platform.idempotency import IdempotencyStore
 from agora.platform.jobs import Scheduler
 from agora.platform.observability import configure_logging, flush_access_log, get_logger
+from agora.platform.outbox import Relay
 from agora.platform.runtime import Runtime
 from agora.settings import Settings
 
@@ -109,15 +111,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         users=identity.users,
         refunds=payments.refunds,
     )
-    events = EventsModule(runtime)
+    relay = Relay(
+        runtime.database,
+        runtime.broker,
+        runtime.clock,
+        batch=settings.relay_batch,
+        lease_seconds=settings.relay_lease_seconds,
+        idle_seconds=settings.relay_idle_ms / 1000,
+    )
+    events = EventsModule(runtime, relay)
     scheduler = build_scheduler(runtime, ordering, payments)
+    background = Background(scheduler, relay, runtime.broker, catalog.subscriptions)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await identity.start()
         await runtime.broadcast.start()
         if settings.jobs_enabled:
-            await scheduler.start()
+            await background.start()
         # Everything built so far lives as long as the process: keep the garbage collector
         # from walking it again and again (gc.freeze), so collections stay short under load.
         gc.collect()
@@ -131,7 +142,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
-            await scheduler.stop()
+            await background.stop()
             await identity.stop()
             await runtime.close()
             log.info("stopped")
@@ -162,11 +173,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
-    app.state.scheduler = scheduler
+    app.state.background = background
     app.state.readiness = Readiness(settings.ready_timeout, settings.retry_after_seconds)
     app.state.readiness.add("database", runtime.database.ping)
     if runtime.redis is not None:
         app.state.readiness.add("cache", runtime.ping_redis)
+    if settings.broker_url:
+        app.state.readiness.add("broker", runtime.broker.ping)
 
     install_error_handlers(app)
     # Routes are matched in order: probes and the catalog (most of the traffic) come first.

@@ -137,7 +137,8 @@ def create_admin(
 def worker(
     once: Annotated[bool, typer.Option(help="Run every job once and exit.")] = False,
 ) -> None:
-    """Run the periodic jobs (order expiry, payment settlement, key cleanup) without HTTP.
+    """Run the periodic jobs (order expiry, payment settlement, key cleanup), the outbox relay
+    and the event consumers, without HTTP.
 
     In production, web instances set AGORA_JOBS_ENABLED=false and one or more workers run.
     """
@@ -145,7 +146,8 @@ def worker(
 
     settings = Settings()
     app = create_app(settings.model_copy(update={"jobs_enabled": False}))
-    scheduler = app.state.scheduler
+    background = app.state.background
+    scheduler = background.scheduler
 
     async def run() -> None:
         await app.state.runtime.broadcast.start()
@@ -153,12 +155,15 @@ def worker(
             if once:
                 for name in scheduler.jobs:
                     _echo(f"{name}: {await scheduler.run_once(name)}")
+                await background.broker.start(background.subscriptions)
+                _echo(f"events published: {await background.relay.publish_once()}")
                 return
-            await scheduler.start()
-            _echo(f"Agora worker running: {', '.join(scheduler.jobs)}")
+            await background.start()
+            consumers = ", ".join(s.name for s in background.subscriptions)
+            _echo(f"Agora worker running: {', '.join(scheduler.jobs)}, relay, {consumers}")
             await asyncio.Event().wait()
         finally:
-            await scheduler.stop()
+            await background.stop()
             await app.state.runtime.close()
 
     asyncio.run(run())

@@ -10,6 +10,7 @@ from agora.ordering import models as ordering_models
 from agora.payments import models as payments_models
 from agora.platform import events as platform_events
 from agora.platform import idempotency as platform_idempotency
+from agora.platform import outbox as platform_outbox
 from agora.platform.db import Base
 
 metadata = Base.metadata
@@ -22,4 +23,5 @@ __all__ = [
     "payments_models",
     "platform_events",
     "platform_idempotency",
+    "platform_outbox",
 ]

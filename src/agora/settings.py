@@ -140,7 +140,18 @@ class Settings(BaseSettings):
 
     # --- background work ------------------------------------------------------
     jobs_enabled: bool = True
-    """Run periodic jobs in this process (set false on web instances when `agora worker` runs)."""
+    """Run periodic jobs, the outbox relay and the event consumers in this process (set false
+    on web instances when `agora worker` runs)."""
+    broker_url: str | None = None
+    """RabbitMQ (`amqp://user:password@host:5672/vhost`) for events; in process when unset."""
+    broker_prefix: str = "agora"
+    """Prefix of the broker's queue names (one queue per consumer)."""
+    relay_batch: int = Field(default=200, ge=1, le=10_000)
+    """Events the relay publishes per round."""
+    relay_idle_ms: int = Field(default=100, ge=1)
+    """How long the relay waits before looking again when the outbox was empty."""
+    relay_lease_seconds: float = Field(default=10.0, gt=0)
+    """One relay publishes at a time; another takes over this long after it stops renewing."""
     order_expiry_every_seconds: float = Field(default=30.0, gt=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lock_seconds: int = Field(default=60, ge=1)

@@ -22,6 +22,8 @@ POSTGRES_URL = os.environ.get(
 )
 # The SQLite pass is the embedded default: no Redis. The PostgreSQL pass adds Redis if given.
 REDIS_URL = os.environ.get("AGORA_TEST_REDIS_URL") if BACKEND == "postgres" else None
+# ... and RabbitMQ for events, if given.
+BROKER_URL = os.environ.get("AGORA_TEST_BROKER_URL") if BACKEND == "postgres" else None
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,17 @@ async def scratch_database(tmp_dir: str) -> AsyncIterator[str]:
             await _drop_postgres(database)
     else:
         yield f"sqlite+aiosqlite:///{tmp_dir}/scratch-{secrets.token_hex(4)}.db"
+
+
+async def delete_queues(url: str, names: list[str]) -> None:
+    """Remove the queues a test run declared on the shared RabbitMQ."""
+    import aio_pika
+
+    connection = await aio_pika.connect(url, timeout=5)
+    try:
+        for name in names:
+            channel = await connection.channel()
+            await channel.queue_delete(name)
+            await channel.close()
+    finally:
+        await connection.close()

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from agora.catalog import cache
 from agora.catalog.api import categories, images, inventory, products, products_v2
 from agora.catalog.cache import CatalogChanges, ProductCache
+from agora.catalog.consumers import CacheRepair
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
+from agora.platform.broker import Subscription
 from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
 
@@ -47,6 +49,9 @@ class CatalogModule:
                 upload_ttl_seconds=settings.upload_url_ttl_seconds,
             ),
         )
+        self.subscriptions: list[Subscription] = [
+            CacheRepair(product_service.repair_cache).subscription()
+        ]
         # What other contexts are given (ordering prices and takes stock with these).
         self.products = self.services.products
         self.inventory = self.services.inventory

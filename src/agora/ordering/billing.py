@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.ordering.domain import OrderStatus
 from agora.ordering.errors import OrderNotFound
-from agora.ordering.events import ORDER_PAID
+from agora.ordering.events import OrderPaid
 from agora.ordering.repository import OrderRepository
 from agora.platform import events
 from agora.platform.db import Database
@@ -66,11 +66,5 @@ class OrderPayments:
             values={"status": "paid", "paid_at": at, "updated_at": at},
         )
         if moved:
-            events.record(
-                session,
-                ORDER_PAID,
-                subject_type="order",
-                subject_id=order_id,
-                payload={"id": str(order_id), "paymentId": str(payment_id)},
-            )
+            events.record(session, OrderPaid(id=order_id, payment_id=payment_id))
         return moved

@@ -15,7 +15,7 @@ from agora.payments.errors import (
     PaymentInProgress,
     PaymentNotFound,
 )
-from agora.payments.events import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
+from agora.payments.events import PaymentFailed, PaymentSucceeded, RefundCreated
 from agora.payments.gateway import PaymentGateway, ProviderUnreachable
 from agora.payments.models import Payment, Refund
 from agora.payments.provider import Charge
@@ -179,13 +179,7 @@ class PaymentService:
                 return _already_recorded(payment)
             payment.status = "succeeded"
             payment.provider_reference = charge.reference
-            events.record(
-                uow.session,
-                PAYMENT_SUCCEEDED,
-                subject_type="payment",
-                subject_id=payment.id,
-                payload=_payload(payment),
-            )
+            events.record(uow.session, _announce(PaymentSucceeded, payment))
             if not await self.orders.mark_paid(
                 uow.session, payment.order_id, payment_id=payment.id, at=now
             ):
@@ -218,13 +212,7 @@ class PaymentService:
             payment.status = "failed"
             payment.failure_code = code
             payment.provider_reference = reference
-            events.record(
-                uow.session,
-                PAYMENT_FAILED,
-                subject_type="payment",
-                subject_id=payment.id,
-                payload=_payload(payment),
-            )
+            events.record(uow.session, _announce(PaymentFailed, payment))
             await uow.commit()
         return payment
 
@@ -315,15 +303,12 @@ class PaymentService:
             row.provider_reference = reference
             events.record(
                 uow.session,
-                PAYMENT_REFUNDED,
-                subject_type="payment",
-                subject_id=payment.id,
-                payload={
-                    "paymentId": str(payment.id),
-                    "refundId": str(row.id),
-                    "amountCents": row.amount_cents,
-                    "reason": row.reason,
-                },
+                RefundCreated(
+                    id=row.id,
+                    payment_id=payment.id,
+                    amount_cents=row.amount_cents,
+                    reason=row.reason,
+                ),
             )
             await uow.commit()
 
@@ -384,12 +369,14 @@ def _cancelled_while_paying() -> OrderNotPayable:
     )
 
 
-def _payload(payment: Payment) -> dict[str, object]:
-    return {
-        "id": str(payment.id),
-        "orderId": str(payment.order_id),
-        "amountCents": payment.amount_cents,
-        "currency": payment.currency,
-        "status": payment.status,
-        "failureCode": payment.failure_code,
-    }
+def _announce(
+    event: type[PaymentSucceeded] | type[PaymentFailed], payment: Payment
+) -> PaymentSucceeded | PaymentFailed:
+    return event(
+        id=payment.id,
+        order_id=payment.order_id,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        status=payment.status,
+        failure_code=payment.failure_code,
+    )

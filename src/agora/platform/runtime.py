@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from agora.platform.broadcast import Broadcast
+from agora.platform.broker import Broker, InProcessBroker, RabbitBroker
 from agora.platform.cache import Cache, MemoryCache, RedisCache
 from agora.platform.clock import Clock, SystemClock
 from agora.platform.db import Database
@@ -49,6 +50,7 @@ class Runtime:
     storage: Storage
     clock: Clock
     response_cache: ResponseCache | None
+    broker: Broker
     secret: bytes = field(repr=False)
 
     @classmethod
@@ -98,6 +100,11 @@ class Runtime:
                 if settings.response_cache_enabled
                 else None
             ),
+            broker=(
+                RabbitBroker(settings.broker_url, prefix=settings.broker_prefix)
+                if settings.broker_url
+                else InProcessBroker()
+            ),
             secret=secret,
         )
 
@@ -106,6 +113,7 @@ class Runtime:
             await self.redis.ping()
 
     async def close(self) -> None:
+        await self.broker.close()
         await self.redis_breaker.close()
         await self.broadcast.close()
         await self.cache.close()

@@ -27,7 +27,7 @@ async def test_unpaid_orders_expire_and_release_stock_once(
     assert (await pay(client, customer, paid["id"])).status_code == 201
     assert await _stock(client, admin, product["id"]) == 5
     runtime = app.state.runtime
-    scheduler = app.state.scheduler
+    scheduler = app.state.background.scheduler
     assert await scheduler.run_once("expire_unpaid_orders") == 0  # not due yet
     runtime.clock.offset = timedelta(seconds=runtime.settings.order_payment_window_seconds + 1)
     try:
@@ -68,7 +68,7 @@ async def test_a_charge_that_lands_after_expiry_is_refunded(
         result = await original(**kwargs)
         runtime.clock.offset = timedelta(hours=1)
         try:
-            await app.state.scheduler.run_once("expire_unpaid_orders")
+            await app.state.background.scheduler.run_once("expire_unpaid_orders")
         finally:
             runtime.clock.offset = timedelta(0)
         return result
@@ -81,9 +81,7 @@ async def test_a_charge_that_lands_after_expiry_is_refunded(
     body = assert_error(response, 422, "order_not_payable")
     assert "refunded" in body["message"]
     events = (
-        await client.get(
-            "/api/v1/events", params={"type": "payment.refunded"}, headers=admin.headers
-        )
+        await client.get("/api/v1/events", params={"type": "refund.created"}, headers=admin.headers)
     ).json()
     assert any(
         e["payload"]["reason"] == "order_not_payable" and e["payload"]["amountCents"] == 1500

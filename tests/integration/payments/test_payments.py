@@ -195,7 +195,7 @@ async def test_cancelling_a_paid_order_refunds_it_and_releases_stock(
         "data"
     ]["quantity"]
     assert stock == 10
-    assert "payment.refunded" in await _event_types(app, payment["id"])
+    assert "refund.created" in await _event_types(app, payment["id"])
 
 
 async def test_the_breaker_opens_and_closes_again(make_settings: Callable[..., Settings]) -> None:
@@ -254,7 +254,7 @@ async def test_an_unanswered_charge_is_settled_later_exactly_once(
         runtime = app.state.runtime
         runtime.clock.offset = timedelta(minutes=5)
         try:
-            assert await app.state.scheduler.run_once("settle_payments") == 1
+            assert await app.state.background.scheduler.run_once("settle_payments") == 1
         finally:
             runtime.clock.offset = timedelta(0)
         state = (
@@ -301,7 +301,7 @@ async def test_an_unanswered_refund_is_kept_and_paid_back_once(
         runtime = app.state.runtime
         runtime.clock.offset = timedelta(minutes=5)
         try:
-            assert await app.state.scheduler.run_once("settle_payments") == 1  # refund-b
+            assert await app.state.background.scheduler.run_once("settle_payments") == 1  # refund-b
         finally:
             runtime.clock.offset = timedelta(0)
         state = (

@@ -25,7 +25,11 @@ async def test_health_needs_no_dependency(client: httpx.AsyncClient) -> None:
 async def test_ready_checks_every_dependency(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    checks = {"database": "ok"} | ({"cache": "ok"} if backends.REDIS_URL else {})
+    checks = (
+        {"database": "ok"}
+        | ({"cache": "ok"} if backends.REDIS_URL else {})
+        | ({"broker": "ok"} if backends.BROKER_URL else {})
+    )
     assert response.json()["data"] == {"status": "ready", "checks": checks}
 
 

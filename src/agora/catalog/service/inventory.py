@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agora.catalog.cache import CatalogChanges
 from agora.catalog.errors import ProductNotFound
-from agora.catalog.events import INVENTORY_LOW
+from agora.catalog.events import InventoryLow
 from agora.catalog.repository import InventoryRepository
 from agora.platform import events
 from agora.platform.db import Database, utcnow
@@ -25,11 +25,7 @@ def record_if_low(
     """Record `inventory.low` when stock crosses down to the threshold (once per crossing)."""
     if before > threshold >= after:
         events.record(
-            session,
-            INVENTORY_LOW,
-            subject_type="product",
-            subject_id=product_id,
-            payload={"productId": str(product_id), "quantity": after, "threshold": threshold},
+            session, InventoryLow(product_id=product_id, quantity=after, threshold=threshold)
         )
 
 

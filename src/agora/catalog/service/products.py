@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -8,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agora.catalog.cache import CatalogChanges, ProductCache
 from agora.catalog.domain import Status, check_initial_status, check_transition
 from agora.catalog.errors import DuplicateSku, ProductNotFound, UnknownCategory
-from agora.catalog.events import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED
+from agora.catalog.events import ProductCreated, ProductDeleted, ProductUpdated
 from agora.catalog.models import Product
 from agora.catalog.permissions import sees_unpublished
 from agora.catalog.repository import (
@@ -20,7 +21,6 @@ from agora.catalog.repository import (
     to_record,
 )
 from agora.catalog.schemas import (
-    ProductRead,
     ProductRecord,
     ProductReplace,
     ProductReplaceV2,
@@ -94,6 +94,20 @@ class ProductService:
         )
         return {row.id: to_record(row) for row in rows}
 
+    async def repair_cache(self, product_ids: Sequence[uuid.UUID]) -> Sequence[uuid.UUID]:
+        """Purge, everywhere, the cached copies of these products that differ from the database
+        (a purge lost after a commit); fresh copies stay. Returns the products purged."""
+        current = await self.records(set(product_ids))
+        stale = [
+            product_id
+            for product_id in product_ids
+            if (cached := await self.cache.get(product_id)) is not None
+            and cached != current.get(product_id)
+        ]
+        for product_id in stale:
+            await self.changes.product(product_id)
+        return stale
+
     async def price_list(
         self, session: AsyncSession, product_ids: set[uuid.UUID]
     ) -> dict[uuid.UUID, ProductRecord]:
@@ -122,13 +136,7 @@ class ProductService:
             await products.add(product)
             await products.set_tags(product_id, data.tags)
             record = await _reread(products, product_id)
-            events.record(
-                uow.session,
-                PRODUCT_CREATED,
-                subject_type="product",
-                subject_id=product_id,
-                payload=_payload(record),
-            )
+            events.record(uow.session, ProductCreated.model_validate(record))
             await attempt.reach(uow.session, PRODUCT_ADDED, productId=str(product_id))
             await _commit(uow)
         await self.changes.product(product_id)  # cached lists must show it
@@ -153,13 +161,7 @@ class ProductService:
             await uow.session.flush()
             await products.set_tags(product_id, data.tags)
             record = await _reread(products, product_id)
-            events.record(
-                uow.session,
-                PRODUCT_UPDATED,
-                subject_type="product",
-                subject_id=product_id,
-                payload=_payload(record),
-            )
+            events.record(uow.session, ProductUpdated.model_validate(record))
             await _commit(uow)
         await self.changes.product(product_id)
         return record
@@ -211,13 +213,7 @@ class ProductService:
             if expected_version is not None and product.version != expected_version:
                 raise PreconditionFailed(field="If-Match")
             product.deleted_at = utcnow()
-            events.record(
-                uow.session,
-                PRODUCT_DELETED,
-                subject_type="product",
-                subject_id=product_id,
-                payload={"id": str(product_id), "sku": product.sku},
-            )
+            events.record(uow.session, ProductDeleted(id=product_id, sku=product.sku))
             await uow.commit()
         await self.changes.product(product_id)
 
@@ -257,10 +253,6 @@ def _validate(document: Any, api_version: int) -> ProductWrite:
         return ProductReplace.model_validate(document)
     except ValidationError as error:
         raise translate_validation_errors(error.errors()) from None
-
-
-def _payload(record: ProductRecord) -> dict[str, Any]:
-    return ProductRead.model_validate(record).model_dump(mode="json", by_alias=True)
 
 
 async def _reread(products: ProductRepository, product_id: uuid.UUID) -> ProductRecord:

@@ -22,7 +22,13 @@ from agora.ordering.errors import (
     ProductUnavailable,
     StatusChangeForbidden,
 )
-from agora.ordering.events import BY_STATUS, ORDER_CANCELLED, ORDER_CREATED
+from agora.ordering.events import (
+    SHIPPING,
+    OrderCancelled,
+    OrderCreated,
+    OrderedLine,
+    OrderPaid,
+)
 from agora.ordering.models import Order, OrderItem
 from agora.ordering.permissions import manages_orders
 from agora.ordering.repository import OrderRepository
@@ -135,18 +141,15 @@ class PlaceOrder:
             OrderRepository(uow.session).add(order)
             events.record(
                 uow.session,
-                ORDER_CREATED,
-                subject_type="order",
-                subject_id=order_id,
-                payload={
-                    "id": str(order_id),
-                    "userId": str(customer.id),
-                    "totalCents": total,
-                    "currency": order.currency,
-                    "items": [
-                        {"productId": str(i.product_id), "quantity": i.quantity} for i in items
+                OrderCreated(
+                    id=order_id,
+                    user_id=customer.id,
+                    total_cents=total,
+                    currency=order.currency,
+                    items=[
+                        OrderedLine(product_id=i.product_id, quantity=i.quantity) for i in items
                     ],
-                },
+                ),
             )
             await attempt.reach(
                 uow.session,
@@ -193,10 +196,12 @@ async def cancel_order(
         refund_ids = await refunds.reserve_full_refund(session, order.id)
     events.record(
         session,
-        ORDER_CANCELLED,
-        subject_type="order",
-        subject_id=order.id,
-        payload={"id": str(order.id), "reason": reason, "refunds": [str(r) for r in refund_ids]},
+        OrderCancelled(
+            id=order.id,
+            reason=reason,
+            items=[OrderedLine(product_id=i.product_id, quantity=i.quantity) for i in items],
+            refunds=refund_ids,
+        ),
     )
     return refund_ids
 
@@ -256,10 +261,9 @@ class ChangeOrderStatus:
                     raise Conflict("The order changed meanwhile; reload it and try again.")
                 events.record(
                     uow.session,
-                    BY_STATUS[status.value],
-                    subject_type="order",
-                    subject_id=order_id,
-                    payload={"id": str(order_id), "by": str(actor.id)},
+                    OrderPaid(id=order_id, payment_id=None, by=actor.id)
+                    if status == OrderStatus.PAID
+                    else SHIPPING[status.value](id=order_id, by=actor.id),
                 )
             await uow.commit()
         if refund_ids:
