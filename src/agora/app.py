@@ -18,7 +18,7 @@ from agora.events.module import EventsModule
 from agora.identity.module import IdentityModule
 from agora.ordering.module import OrderingModule
 from agora.payments.module import PaymentsModule
-from agora.platform import health
+from agora.platform import health, openapi
 from agora.platform.background import Background
 from agora.platform.clock import Clock
 from agora.platform.docs import install_docs
@@ -35,15 +35,32 @@ from agora.settings import Settings
 OPENAPI_URL = "/openapi.json"
 
 DESCRIPTION = """
-A commerce API: users, products, inventory, orders, payments, webhooks and AI.
+A commerce API: users, products, categories, inventory, orders, payments and their events.
 
 Every response is an envelope: `{"success": true, "data": ..., "meta": ...}` on success and
 `{"success": false, "message", "statusCode", "errors", "traceId"}` on error, where `traceId`
 equals the `X-Request-ID` header.
 
 Authenticate with `Authorization: Bearer <accessToken>` (from `POST /api/v1/auth/login`) or,
-server to server, with `X-API-Key`.
+server to server, with `X-API-Key` (Authorize, above, takes either). Writes that may be retried
+take an `Idempotency-Key`; reads answer with an `ETag` for `If-None-Match`, and updates take
+`If-Match`.
 """
+
+TAGS = [
+    {"name": "products", "description": "The catalog: v1 (`priceCents`) and v2 (`price`)."},
+    {"name": "categories", "description": "Product categories."},
+    {"name": "inventory", "description": "Stock levels; orders take stock atomically."},
+    {"name": "images", "description": "Product images and signed upload URLs."},
+    {"name": "auth", "description": "Sign-in, rotating refresh tokens, the public keys."},
+    {"name": "users", "description": "Accounts and roles."},
+    {"name": "api keys", "description": "Keys for server-to-server calls, with scopes."},
+    {"name": "orders", "description": "Orders at catalog prices; never oversold."},
+    {"name": "payments", "description": "Payments and refunds, never charged twice."},
+    {"name": "events", "description": "What happened (the event log) and the outbox's lag."},
+    {"name": "operations", "description": "Liveness and readiness probes."},
+]
+"""The operations' tags, in the order Swagger UI and ReDoc list them."""
 
 
 class AgoraApp(FastAPI):
@@ -58,6 +75,11 @@ class AgoraApp(FastAPI):
     def __init__(self, *args: Any, outer_middleware: list[Middleware], **kwargs: Any) -> None:
         self.outer_middleware = outer_middleware
         super().__init__(*args, **kwargs)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = openapi.complete(self, super().openapi())
+        return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
@@ -152,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         title="Agora",
         version=__version__,
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         openapi_url=OPENAPI_URL if settings.docs_enabled else None,
         docs_url=None,
         redoc_url=None,

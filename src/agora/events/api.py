@@ -47,4 +47,4 @@ async def get_outbox(
 ) -> Response:
     """How far publishing is behind: events not yet handed to the broker, the oldest one's age."""
     lag = await relay.lag()
-    return json_response(Envelope(data=OutboxRead.model_validate(lag)), etag=False)
+    return json_response(Envelope(data=OutboxRead.model_validate(lag)))

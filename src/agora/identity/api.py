@@ -24,7 +24,13 @@ from agora.identity.service import ApiKeyService, AuthService, SignIn, UserServi
 from agora.platform.envelope import Envelope, page_of
 from agora.platform.http.caching import public
 from agora.platform.querying import CollectionQuery, collection_query
-from agora.platform.responses import if_match_version, json_response, location, page_response
+from agora.platform.responses import (
+    IF_MATCH,
+    if_match_version,
+    json_response,
+    location,
+    page_response,
+)
 from agora.platform.routing import api_router
 from agora.platform.runtime import RuntimeDep
 from agora.platform.security import (
@@ -146,7 +152,9 @@ async def get_me(user: CurrentUser, users: Users) -> Response:
     return _user(await users.get(user.id, viewer=user))
 
 
-@router.patch("/users/me", tags=["users"], response_model=Envelope[UserRead])
+@router.patch(
+    "/users/me", tags=["users"], response_model=Envelope[UserRead], openapi_extra=IF_MATCH
+)
 async def update_me(
     body: UserSelfUpdate, request: Request, user: CurrentUser, users: Users
 ) -> Response:
@@ -180,7 +188,12 @@ async def get_user(
     return _user(await users.get(user_id, viewer=principal))
 
 
-@router.patch("/users/{user_id:uuid}", tags=["users"], response_model=Envelope[UserRead])
+@router.patch(
+    "/users/{user_id:uuid}",
+    tags=["users"],
+    response_model=Envelope[UserRead],
+    openapi_extra=IF_MATCH,
+)
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, request: Request, user: CurrentUser, users: Users
 ) -> Response:

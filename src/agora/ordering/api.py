@@ -16,7 +16,13 @@ from agora.platform.querying import (
     expand_parameter,
     parse_expand,
 )
-from agora.platform.responses import if_match_version, json_response, location, page_response
+from agora.platform.responses import (
+    IF_MATCH,
+    if_match_version,
+    json_response,
+    location,
+    page_response,
+)
 from agora.platform.routing import api_router
 from agora.platform.security import CurrentUser, Principal, Scope, authorize
 
@@ -90,7 +96,7 @@ async def get_order(
     return _order(await reads.get(viewer, order_id, wanted))
 
 
-@router.patch("/{order_id:uuid}", response_model=Envelope[OrderRead])
+@router.patch("/{order_id:uuid}", response_model=Envelope[OrderRead], openapi_extra=IF_MATCH)
 async def change_order_status(
     order_id: uuid.UUID,
     body: OrderStatusChange,

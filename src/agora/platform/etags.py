@@ -8,13 +8,18 @@ If-None-Match uses the weak comparison, If-Match the strong one, as the RFC says
 
 import base64
 import hashlib
+import re
 from typing import Literal
 
-from agora.platform.errors import PreconditionFailed
+from agora.platform.errors import BadRequest, PreconditionFailed
 
 _GZIP_SUFFIX = "-gzip"
 
 Precondition = Literal["*"] | frozenset[str] | None
+
+ENTITY_TAGS = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
+"""An If-Match or If-None-Match value (RFC 9110 section 8.8.3), as a regular expression."""
+_ENTITY_TAGS = re.compile(ENTITY_TAGS)
 
 
 def compute_etag(body: bytes) -> str:
@@ -93,6 +98,12 @@ def if_match(header: str | None, current: str | None) -> bool:
 
 
 def require_match(header: str | None, current: str | None) -> None:
-    """Raise 412 unless `if_match(header, current)`."""
+    """Raise 412 unless `if_match(header, current)`; 400 when If-Match holds no entity tag."""
+    if header is not None and _ENTITY_TAGS.match(header.strip()) is None:
+        raise BadRequest(
+            'If-Match must be * or entity tags (quoted ETags such as "abc").',
+            code="malformed_if_match",
+            field="If-Match",
+        )
     if not if_match(header, current):
         raise PreconditionFailed(field="If-Match")

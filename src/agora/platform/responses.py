@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from agora.platform.envelope import Page
-from agora.platform.etags import compute_etag, require_match
+from agora.platform.etags import ENTITY_TAGS, compute_etag, require_match
 from agora.platform.http.caching import PRIVATE
 from agora.platform.pagination import PageResult
 from agora.platform.querying import CollectionQuery
@@ -87,6 +87,29 @@ def location(request: Request, path: str) -> str:
         server = scope.get("server") or ("localhost", 80)
         host = f"{server[0]}:{server[1]}"
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}"
+
+
+IF_MATCH = {
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": "The ETag the change is based on (or `*`): 412 Precondition Failed "
+            "when the resource changed since, so no update is lost.",
+            "schema": {"type": "string", "pattern": ENTITY_TAGS},
+        }
+    ],
+    "responses": {
+        "412": {
+            "description": "If-Match names another version than the current one.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
+            },
+        }
+    },
+}
+"""`openapi_extra` of the routes that honour If-Match (`if_match_version`)."""
 
 
 class Versioned(Protocol):

@@ -29,7 +29,13 @@ from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import Attempt, IdempotencyAttempt
 from agora.platform.patching import JSON_PATCH, MERGE_PATCH, json_patch_schema, merge_patch_schema
 from agora.platform.querying import CollectionQuery, collection_query
-from agora.platform.responses import if_match_version, json_response, location, sparse_include
+from agora.platform.responses import (
+    IF_MATCH,
+    if_match_version,
+    json_response,
+    location,
+    sparse_include,
+)
 from agora.platform.routing import api_router, media_type
 from agora.platform.security import OptionalPrincipal, Principal, request_principal
 
@@ -225,7 +231,7 @@ async def create_product(
     return await create(V1, body, request, attempt, products)
 
 
-@router.put("/{product_id:uuid}", response_model=Envelope[ProductRead])
+@router.put("/{product_id:uuid}", response_model=Envelope[ProductRead], openapi_extra=IF_MATCH)
 async def replace_product(
     product_id: uuid.UUID,
     body: Annotated[ProductReplace, Body()],
@@ -240,7 +246,7 @@ async def replace_product(
 @router.patch(
     "/{product_id:uuid}",
     response_model=Envelope[ProductRead],
-    openapi_extra=patch_body(ProductReplace),
+    openapi_extra=patch_body(ProductReplace) | IF_MATCH,
 )
 async def patch_product(
     product_id: uuid.UUID,
@@ -253,7 +259,7 @@ async def patch_product(
     return await patch(V1, product_id, body, request, editor, products)
 
 
-@router.delete("/{product_id:uuid}", status_code=204)
+@router.delete("/{product_id:uuid}", status_code=204, openapi_extra=IF_MATCH)
 async def delete_product(
     product_id: uuid.UUID, request: Request, admin: Admin, products: Products
 ) -> Response:

@@ -21,6 +21,7 @@ from agora.catalog.schemas import ProductReadV2, ProductReplaceV2, ProductWriteV
 from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import IdempotencyAttempt
 from agora.platform.querying import CollectionQuery, collection_query
+from agora.platform.responses import IF_MATCH
 from agora.platform.routing import api_router
 from agora.platform.security import OptionalPrincipal
 
@@ -55,7 +56,7 @@ async def create_product_v2(
     return await create(V2, body, request, attempt, products)
 
 
-@router.put("/{product_id:uuid}", response_model=Envelope[ProductReadV2])
+@router.put("/{product_id:uuid}", response_model=Envelope[ProductReadV2], openapi_extra=IF_MATCH)
 async def replace_product_v2(
     product_id: uuid.UUID,
     body: Annotated[ProductReplaceV2, Body()],
@@ -70,7 +71,7 @@ async def replace_product_v2(
 @router.patch(
     "/{product_id:uuid}",
     response_model=Envelope[ProductReadV2],
-    openapi_extra=patch_body(ProductReplaceV2),
+    openapi_extra=patch_body(ProductReplaceV2) | IF_MATCH,
 )
 async def patch_product_v2(
     product_id: uuid.UUID,
@@ -83,7 +84,7 @@ async def patch_product_v2(
     return await patch(V2, product_id, body, request, editor, products)
 
 
-@router.delete("/{product_id:uuid}", status_code=204)
+@router.delete("/{product_id:uuid}", status_code=204, openapi_extra=IF_MATCH)
 async def delete_product_v2(
     product_id: uuid.UUID, request: Request, admin: Admin, products: Products
 ) -> Response:
