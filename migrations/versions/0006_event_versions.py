@@ -19,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("events") as table:
         table.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+    # Events recorded before payloads were typed (version 0) are history: no relay existed and
+    # nobody consumed them, so they are not published now.
+    op.execute("UPDATE events SET version = 0, published_at = occurred_at")
     with op.batch_alter_table("events") as table:
         table.alter_column("version", server_default=None)
     op.create_table(

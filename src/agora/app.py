@@ -201,7 +201,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.readiness.add("database", runtime.database.ping)
     if runtime.redis is not None:
         app.state.readiness.add("cache", runtime.ping_redis)
-    if settings.broker_url:
+    if settings.broker_url and settings.jobs_enabled:  # where the relay and consumers run
         app.state.readiness.add("broker", runtime.broker.ping)
 
     install_error_handlers(app)

@@ -157,6 +157,7 @@ def worker(
                     _echo(f"{name}: {await scheduler.run_once(name)}")
                 await background.broker.start(background.subscriptions)
                 _echo(f"events published: {await background.relay.publish_once()}")
+                await background.relay.release()
                 return
             await background.start()
             consumers = ", ".join(s.name for s in background.subscriptions)

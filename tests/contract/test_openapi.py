@@ -87,6 +87,10 @@ async def test_the_documented_security_is_what_the_routes_enforce(
             assert keyed.status_code == 403, (method, path, keyed.text)
         checked += 1
     assert checked > 40
+    # Routes that read the caller themselves (a draft product shows to editors) say so too.
+    for version in ("v1", "v2"):
+        product = document["paths"][f"/api/{version}/products/{{product_id}}"]["get"]
+        assert product["security"] == [{}, {"bearerAuth": []}, {"apiKeyAuth": []}]
 
 
 async def test_conditional_request_headers_are_declared(client: httpx.AsyncClient) -> None:

@@ -2,7 +2,9 @@
 
 `private_rabbitmq(tmp_path)` starts `rabbitmq-server` with its own node name, port, data and
 cookie in `tmp_path`, and yields a handle that can stop it (by the PID it started) and start it
-again on the same port and data, as a broker that goes away and comes back would.
+again on the same port and data, as a broker that goes away and comes back would. The Erlang
+port mapper (`epmd`) it registers with is the machine's, already running for the shared broker.
+Starting and stopping block: async tests call them in a thread.
 """
 
 import os
@@ -67,6 +69,7 @@ class PrivateRabbit:
         deadline = time.monotonic() + timeout
         while not _reachable(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()  # whatever did start goes
                 raise RuntimeError((home / "server.log").read_text()[-2000:])
             time.sleep(0.2)
 

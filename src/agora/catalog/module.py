@@ -49,9 +49,7 @@ class CatalogModule:
                 upload_ttl_seconds=settings.upload_url_ttl_seconds,
             ),
         )
-        self.subscriptions: list[Subscription] = [
-            CacheRepair(product_service.repair_cache).subscription()
-        ]
+        self.subscriptions: list[Subscription] = [CacheRepair(changes.product).subscription()]
         # What other contexts are given (ordering prices and takes stock with these).
         self.products = self.services.products
         self.inventory = self.services.inventory

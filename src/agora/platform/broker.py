@@ -30,8 +30,6 @@ from agora.platform.observability import get_logger
 
 log = get_logger("agora.broker")
 
-EXCHANGE = "agora.events"
-
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -167,7 +165,7 @@ class RabbitBroker:
         try:
             channel = await connection.channel(publisher_confirms=True)
             exchange = await channel.declare_exchange(
-                EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+                f"{self.prefix}.events", aio_pika.ExchangeType.TOPIC, durable=True
             )
             # The consumers' queues exist before anything is published: RabbitMQ drops what
             # reaches an exchange with no queue bound, and a consumer may not have connected yet.
@@ -220,7 +218,6 @@ class RabbitBroker:
                     channel = await connection.channel()
                     await channel.set_qos(prefetch_count=self.prefetch)
                     queue = await self._queue(channel, exchange, subscription)
-                    failures = 0
                     await self._handle_in_order(queue, subscription)
                 finally:
                     with contextlib.suppress(Exception):
@@ -242,7 +239,13 @@ class RabbitBroker:
         of a consumer that dies go back to the queue, in order, for the next one."""
         async with queue.iterator() as messages:
             async for message in messages:
-                delivery = Delivery.decode(message.body)
+                try:
+                    delivery = Delivery.decode(message.body)
+                except (ValueError, KeyError, TypeError):
+                    # Not an Agora event: no retry can help; dropped, and said so.
+                    log.error("undecodable_message", consumer=subscription.name)
+                    await message.reject(requeue=False)
+                    continue
                 failures = 0
                 while True:
                     try:

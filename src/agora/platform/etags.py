@@ -17,7 +17,7 @@ _GZIP_SUFFIX = "-gzip"
 
 Precondition = Literal["*"] | frozenset[str] | None
 
-ENTITY_TAGS = r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$'
+ENTITY_TAGS = r'^[ \t]*(\*|(,[ \t]*)*(W/)?"[!#-~]*"([ \t]*,([ \t]*(W/)?"[!#-~]*")?)*)[ \t]*$'
 """An If-Match or If-None-Match value (RFC 9110 section 8.8.3), as a regular expression."""
 _ENTITY_TAGS = re.compile(ENTITY_TAGS)
 
@@ -99,7 +99,7 @@ def if_match(header: str | None, current: str | None) -> bool:
 
 def require_match(header: str | None, current: str | None) -> None:
     """Raise 412 unless `if_match(header, current)`; 400 when If-Match holds no entity tag."""
-    if header is not None and _ENTITY_TAGS.match(header.strip()) is None:
+    if header is not None and _ENTITY_TAGS.match(header) is None:
         raise BadRequest(
             'If-Match must be * or entity tags (quoted ETags such as "abc").',
             code="malformed_if_match",

@@ -2,7 +2,8 @@
 
 The security of an operation is read from its dependencies, so the document cannot drift from
 the code: `current_user` (signed-in users only) is `bearerAuth`; `current_principal` (and the
-`authorize` and `require_role` checks built on it) is `bearerAuth` or `apiKeyAuth`;
+`authorize` check built on it) is `bearerAuth` or `apiKeyAuth` (`require_role` is built on
+`current_user`);
 `optional_principal` (public reads that show more to some callers) lists both after `{}`
 (anonymous allowed). Swagger UI's Authorize button and generated clients follow it. GETs under
 `/api/` declare `If-None-Match` (their answers carry ETags; see `caching.py`).
@@ -61,6 +62,11 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
     for dependency in dependant.dependencies:
         yield dependency.call
         yield from _calls(dependency)
+
+
+OPTIONAL_SECURITY: dict[str, Any] = {"security": [{}, {BEARER: []}, {API_KEY: []}]}
+"""`openapi_extra` of a route that reads the caller itself (`request_principal`), off the
+dependency graph, to show some callers more."""
 
 
 def security_of(route: APIRoute | RouteContext) -> list[dict[str, list[str]]] | None:

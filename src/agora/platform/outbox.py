@@ -2,15 +2,17 @@
 
 Any process may run a relay (the web process by default, `agora worker` in production). A lease
 row lets one of them publish at a time, so several workers and web instances running together
-never publish an event twice, and events leave in the order of their ids (time-ordered; a
-subject's events are recorded under its row lock, so in the order they happened). A relay
-that dies loses its lease after `lease_seconds`; the next one publishes again what it had sent
-but not yet marked: delivery is at least once, and consumers make their effects once.
+do not publish side by side, and events leave in the order of their ids (UUIDv7: time-ordered
+by the clock of the process that recorded them). A relay that dies, or stalls past its lease,
+is replaced after `lease_seconds`; the next one publishes again what it had sent but not yet
+marked: delivery is at least once, and consumers must tolerate a repeat.
 """
 
 import asyncio
 import os
 import socket
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +29,8 @@ from agora.platform.observability import get_logger
 log = get_logger("agora.outbox")
 
 _LEASE = "outbox"
+CHUNK = 50
+"""Events published between two checks of the lease."""
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -68,9 +72,15 @@ class Relay:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     async def publish_once(self) -> int:
-        """One round: if this relay holds the lease, publish the oldest pending events."""
+        """One round: if this relay holds the lease, publish the oldest pending events.
+
+        They go out in chunks; the lease is renewed before each, and the round stops (marking
+        what went out) as soon as it is lost, so that no two relays publish at the same time
+        unless one stalls for longer than the lease between two chunks.
+        """
         if not await self._pending() or not await self._hold_lease():
             return 0  # (an idle relay only reads: the lease is a write)
+        renewed = time.monotonic()
         async with self.database.session() as session:
             rows = (
                 await session.scalars(
@@ -80,18 +90,30 @@ class Relay:
                     .limit(self.batch)
                 )
             ).all()
-        if not rows:
-            return 0
-        await self.broker.publish([_delivery(row) for row in rows])
+        sent: list[uuid.UUID] = []
+        try:
+            for start in range(0, len(rows), CHUNK):
+                if time.monotonic() - renewed > self.lease.total_seconds() / 3:
+                    if not await self._hold_lease():
+                        break  # another relay took over: it publishes the rest
+                    renewed = time.monotonic()
+                chunk = rows[start : start + CHUNK]
+                await self.broker.publish([_delivery(row) for row in chunk])
+                sent.extend(row.id for row in chunk)
+        finally:
+            if sent:
+                await self._mark(sent)
+        return len(sent)
+
+    async def _mark(self, ids: list[uuid.UUID]) -> None:
         async with self.database.unit_of_work() as uow:
             await uow.session.execute(
                 update(EventRecord)
-                .where(EventRecord.id.in_([row.id for row in rows]))
+                .where(EventRecord.id.in_(ids))
                 .where(EventRecord.published_at.is_(None))
                 .values(published_at=self.clock.now())
             )
             await uow.commit()
-        return len(rows)
 
     async def run(self) -> None:
         """Publish until cancelled; wait `idle_seconds` when there was nothing to publish, and

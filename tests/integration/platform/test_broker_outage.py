@@ -67,7 +67,7 @@ async def test_orders_are_taken_while_the_broker_is_away_and_their_events_follow
             assert (await place(own, customer, (product["id"], 1))).status_code == 201
             assert await _settled(drained, 30), "the relay did not publish with the broker up"
 
-            broker.stop()
+            await asyncio.to_thread(broker.stop)
             started, placed = time.monotonic(), []
             while time.monotonic() - started < OUTAGE_SECONDS:
                 response = await place(own, customer, (product["id"], 1))
@@ -78,7 +78,7 @@ async def test_orders_are_taken_while_the_broker_is_away_and_their_events_follow
             assert lag.pending >= len(placed) and lag.lag_seconds >= OUTAGE_SECONDS - 2
             assert (await own.get("/ready")).status_code == 503
 
-            broker.start()
+            await asyncio.to_thread(broker.start)
             assert await _settled(drained, 60), (
                 "the outbox did not drain after the broker came back"
             )

@@ -27,6 +27,7 @@ from agora.catalog.service import ProductService
 from agora.catalog.service.products import PatchKind
 from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import Attempt, IdempotencyAttempt
+from agora.platform.openapi import OPTIONAL_SECURITY
 from agora.platform.patching import JSON_PATCH, MERGE_PATCH, json_patch_schema, merge_patch_schema
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import (
@@ -213,7 +214,9 @@ async def list_products(
     return await list_page(V1, request, query, viewer, products)
 
 
-@router.get("/{product_id:uuid}", response_model=Envelope[ProductRead])
+@router.get(
+    "/{product_id:uuid}", response_model=Envelope[ProductRead], openapi_extra=OPTIONAL_SECURITY
+)
 async def get_product(product_id: uuid.UUID, request: Request) -> Response:
     """One product."""
     return await read_one(V1, product_id, request)

@@ -20,6 +20,7 @@ from agora.catalog.collections import PRODUCTS_V2
 from agora.catalog.schemas import ProductReadV2, ProductReplaceV2, ProductWriteV2
 from agora.platform.envelope import Envelope, Page, page_of
 from agora.platform.idempotency import IdempotencyAttempt
+from agora.platform.openapi import OPTIONAL_SECURITY
 from agora.platform.querying import CollectionQuery, collection_query
 from agora.platform.responses import IF_MATCH
 from agora.platform.routing import api_router
@@ -38,7 +39,9 @@ async def list_products_v2(
     return await list_page(V2, request, query, viewer, products)
 
 
-@router.get("/{product_id:uuid}", response_model=Envelope[ProductReadV2])
+@router.get(
+    "/{product_id:uuid}", response_model=Envelope[ProductReadV2], openapi_extra=OPTIONAL_SECURITY
+)
 async def get_product_v2(product_id: uuid.UUID, request: Request) -> Response:
     """One product."""
     return await read_one(V2, product_id, request)

@@ -1,5 +1,4 @@
 import uuid
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -93,20 +92,6 @@ class ProductService:
             PRODUCTS_BY_IDS, {"product_ids": list(product_ids)}, by_key=True
         )
         return {row.id: to_record(row) for row in rows}
-
-    async def repair_cache(self, product_ids: Sequence[uuid.UUID]) -> Sequence[uuid.UUID]:
-        """Purge, everywhere, the cached copies of these products that differ from the database
-        (a purge lost after a commit); fresh copies stay. Returns the products purged."""
-        current = await self.records(set(product_ids))
-        stale = [
-            product_id
-            for product_id in product_ids
-            if (cached := await self.cache.get(product_id)) is not None
-            and cached != current.get(product_id)
-        ]
-        for product_id in stale:
-            await self.changes.product(product_id)
-        return stale
 
     async def price_list(
         self, session: AsyncSession, product_ids: set[uuid.UUID]
