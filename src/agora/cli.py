@@ -10,7 +10,20 @@ import typer
 
 from agora.settings import Settings
 
-cli = typer.Typer(help="Agora, the commerce API.", no_args_is_help=True, add_completion=False)
+# Plain help (Click's): paragraphs rewrapped to the terminal, no `<str>`/`<bool>` type column.
+cli = typer.Typer(
+    help="Agora, the commerce API.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+_DEFAULTS = Settings.model_fields
+
+
+def _env_default(name: str) -> str:
+    """How `--help` shows a default that the environment may set."""
+    return f"AGORA_{name.upper()} or {_DEFAULTS[name].default}"
 
 
 def _echo(message: str) -> None:
@@ -37,9 +50,18 @@ def uvicorn_options(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (AGORA_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind (AGORA_PORT).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (AGORA_WORKERS).")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to bind.", metavar="HOST", show_default=_env_default("host")),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port to bind.", metavar="PORT", show_default=_env_default("port")),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes.", metavar="N", show_default=_env_default("workers")),
+    ] = None,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the API with uvicorn (uvloop and httptools where available)."""
@@ -63,7 +85,7 @@ def serve(
 
 @cli.command()
 def migrate(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(metavar="REVISION", help="Target revision.")] = "head",
 ) -> None:
     """Apply database migrations (SQLite or PostgreSQL, from AGORA_DATABASE_URL)."""
     from agora.platform.migrate import upgrade
@@ -78,7 +100,7 @@ def migrate(
 @cli.command()
 def seed(
     products: Annotated[
-        int, typer.Option(min=0, max=10_000_000, help="Size of the demo catalog.")
+        int, typer.Option(min=0, max=10_000_000, metavar="N", help="Size of the demo catalog.")
     ] = 240,
 ) -> None:
     """Load demo data. Idempotent: running it twice changes nothing the second time."""
@@ -89,17 +111,20 @@ def seed(
     configure_logging("warning", settings.log_format)
 
     async def run() -> None:
+        lines = []
         with typer.progressbar(length=products, label="Seeding products") as bar:
             async for line in seed_all(settings, products=products, progress=bar.update):
-                _echo(line)
+                lines.append(line)  # said once the bar is done, not into its line
+        for line in lines:
+            _echo(line)
 
     asyncio.run(run())
 
 
 @cli.command("create-admin")
 def create_admin(
-    email: Annotated[str, typer.Option(prompt=True, help="The admin's email.")],
-    name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
+    email: Annotated[str, typer.Option(prompt=True, metavar="EMAIL", help="The admin's email.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="Display name.")] = "Admin",
 ) -> None:
     """Create an admin account.
 
@@ -173,7 +198,7 @@ def worker(
 @cli.command()
 def openapi(
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of stdout.")
+        Path | None, typer.Option(metavar="FILE", help="Write to this file instead of stdout.")
     ] = None,
 ) -> None:
     """Print the OpenAPI document."""

@@ -23,7 +23,7 @@ async def seed_all(
     runtime = Runtime.create(settings.for_bulk_work())  # a million products take a while
     try:
         yield await seed_demo_admin(runtime)
-        inserted = await seed_products(runtime, products, progress)
-        yield f"Catalog: {inserted} products added ({products} in the demo catalog)."
+        inserted, present = await seed_products(runtime, products, progress)
+        yield f"Catalog: {inserted} products added; {present} demo products in all."
     finally:
         await runtime.close()

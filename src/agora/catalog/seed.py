@@ -79,6 +79,15 @@ FEATURES = (
 )  # fmt: skip
 
 
+def sentence_start(phrase: str) -> str:
+    """`phrase` opening a sentence, with its article: "An ultralight tent", "A compact kettle",
+    "Heritage trekking poles" (a plural takes none)."""
+    last = phrase.rsplit(" ", 1)[-1]
+    if not (last.endswith("s") and not last.endswith("ss")):
+        phrase = ("an " if phrase[:1] in ("a", "e", "i", "o", "u") else "a ") + phrase
+    return phrase[:1].upper() + phrase[1:]
+
+
 def _product(
     number: int, categories: dict[str, Any], epoch: datetime
 ) -> tuple[dict[str, Any], list[str], int]:
@@ -95,8 +104,8 @@ def _product(
         "id": new_id(),
         "sku": f"{SKU_PREFIX}{number:07d}",
         "name": f"{adjective} {noun} {number}",
-        "description": f"A {adjective.lower()} {noun} from our {kind.name.lower()} range: "
-        f"{features[0]}, {features[1]}.",
+        "description": f"{sentence_start(f'{adjective.lower()} {noun}')} from our "
+        f"{kind.name.lower()} range: {features[0]}, {features[1]}.",
         "price_cents": rng.randint(low // 100, high // 100) * 100 - 1,
         "currency": "USD",
         "status": "archived" if number % 97 == 0 else ("draft" if number % 41 == 0 else "active"),
@@ -132,8 +141,9 @@ def _batches(start: int, end: int) -> Iterator[range]:
 
 async def seed_products(
     runtime: Runtime, count: int, progress: Callable[[int], None] | None = None
-) -> int:
-    """Make sure products AG-0000001..count exist; returns how many were inserted."""
+) -> tuple[int, int]:
+    """Make sure products AG-0000001..count exist: (how many were inserted, how many demo
+    products there are now, which an earlier, larger seed may have made more than `count`)."""
     categories = await seed_categories(runtime)
     async with runtime.database.session() as session:
         last = await session.scalar(
@@ -166,4 +176,4 @@ async def seed_products(
     if inserted:
         tables = (Product.__tablename__, Inventory.__tablename__, ProductTag.__tablename__)
         await runtime.database.analyze(*tables)
-    return inserted
+    return inserted, max(done, count)

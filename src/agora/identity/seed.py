@@ -14,7 +14,7 @@ async def seed_demo_admin(runtime: Runtime) -> str:
         return "Demo admin: not created in production (use `agora create-admin`)."
     async with runtime.database.session() as session:
         if await UserRepository(session).get_by_email(DEMO_ADMIN_EMAIL) is not None:
-            return f"Demo admin: {DEMO_ADMIN_EMAIL} exists already."
+            return f"Demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} (already there)."
     await users_of(runtime).create_admin(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, "Demo Admin")
     return (
         f"Demo admin created: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD} "

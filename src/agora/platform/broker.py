@@ -73,6 +73,15 @@ class Delivery:
         )
 
 
+def stop_if_cancelled(error: Exception) -> None:
+    """Re-raise a cancellation that a client library turned into another error (aiormq turns
+    one that lands while it connects into a connection error), so that a loop that retries on
+    errors still stops when it is told to."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
+
+
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
@@ -225,6 +234,7 @@ class RabbitBroker:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 failures += 1
                 log.warning(
                     "consumer_disconnected",
@@ -251,7 +261,8 @@ class RabbitBroker:
                     try:
                         await subscription.handle(delivery)
                         break
-                    except Exception:
+                    except Exception as exc:
+                        stop_if_cancelled(exc)
                         failures += 1
                         log.exception(
                             "consumer_failed", consumer=subscription.name, event_id=str(delivery.id)

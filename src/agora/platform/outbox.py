@@ -20,7 +20,7 @@ from sqlalchemy import String, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agora.platform.broker import Broker, Delivery
+from agora.platform.broker import Broker, Delivery, stop_if_cancelled
 from agora.platform.clock import Clock
 from agora.platform.db import Base, Database
 from agora.platform.events import EventRecord
@@ -126,6 +126,7 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled(exc)
                 failures += 1
                 log.warning("relay_failed", error_type=type(exc).__name__, error=str(exc)[:200])
                 await asyncio.sleep(min(5.0, 0.2 * 2**failures))

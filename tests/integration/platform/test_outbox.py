@@ -211,3 +211,28 @@ async def test_a_relay_that_loses_its_lease_mid_round_stops_and_marks_what_it_se
     mine = recorder.of(created)
     assert len(mine) == 12 and {d.subject_id for d in mine} == created  # each once
     assert [d.id for d in mine] == sorted(d.id for d in mine)
+
+
+async def test_a_running_relay_stops_when_cancelled_inside_a_client_that_hides_it(
+    app: FastAPI, client: httpx.AsyncClient, editor: Caller
+) -> None:
+    """aiormq turns a cancellation that lands while it connects into a connection error; the
+    relay must still stop (an app's shutdown waits for it)."""
+
+    class HidingBroker(InProcessBroker):
+        async def publish(self, deliveries: Sequence[Delivery]) -> None:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                raise ConnectionError("connect call failed") from None
+
+    await make_product(client, editor)  # something to publish
+    runtime = app.state.runtime
+    relay = Relay(runtime.database, HidingBroker(), runtime.clock)
+    running = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.2)
+    running.cancel()
+    done, _ = await asyncio.wait({running}, timeout=5)
+    assert running in done, "the relay went on after it was cancelled"
+    assert running.cancelled()
+    await relay.release()

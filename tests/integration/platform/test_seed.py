@@ -50,13 +50,16 @@ async def test_seed_is_idempotent_and_resumable(
         await asyncio.to_thread(upgrade, scratch)
         first = await asyncio.to_thread(_seed, settings, url)
         assert first.returncode == 0, first.stdout + first.stderr
-        assert "240 products added" in first.stdout
+        assert "Catalog: 240 products added; 240 demo products in all." in first.stdout
         products, active, categories, tags = await _counts(scratch)
         assert (products, categories) == (240, 8)
         assert active > 200 and tags >= 16
         again = await asyncio.to_thread(_seed, settings, url)
-        assert "0 products added" in again.stdout
+        assert "Catalog: 0 products added; 240 demo products in all." in again.stdout
         assert (await _counts(scratch))[0] == 240
         more = await asyncio.to_thread(_seed, settings, url, "--products", "20000")
-        assert "19760 products added" in more.stdout, more.stdout + more.stderr
+        assert "19760 products added; 20000 demo products in all" in more.stdout, more.stderr
         assert (await _counts(scratch))[0] == 20_000
+        # `make run` seeds the default 240 again: it says what is there, not "240 in all".
+        default = await asyncio.to_thread(_seed, settings, url)
+        assert "Catalog: 0 products added; 20000 demo products in all." in default.stdout
