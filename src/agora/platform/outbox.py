@@ -70,6 +70,8 @@ class Relay:
         self.lease = timedelta(seconds=lease_seconds)
         self.idle_seconds = idle_seconds
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.standing_by = False
+        """The last round found the lease held by another relay."""
 
     async def publish_once(self) -> int:
         """One round: if this relay holds the lease, publish the oldest pending events.
@@ -78,8 +80,12 @@ class Relay:
         what went out) as soon as it is lost, so that no two relays publish at the same time
         unless one stalls for longer than the lease between two chunks.
         """
-        if not await self._pending() or not await self._hold_lease():
+        self.standing_by = False
+        if not await self._pending():
             return 0  # (an idle relay only reads: the lease is a write)
+        if not await self._hold_lease():
+            self.standing_by = True  # another relay publishes
+            return 0
         renewed = time.monotonic()
         async with self.database.session() as session:
             rows = (
@@ -116,8 +122,9 @@ class Relay:
             await uow.commit()
 
     async def run(self) -> None:
-        """Publish until cancelled; wait `idle_seconds` when there was nothing to publish, and
-        back off (up to 5 s) while the broker or the database fails."""
+        """Publish until cancelled; wait `idle_seconds` when there was nothing to publish, a
+        third of the lease while another relay holds it, and back off (up to 5 s) while the
+        broker or the database fails."""
         failures = 0
         while True:
             try:
@@ -131,7 +138,9 @@ class Relay:
                 log.warning("relay_failed", error_type=type(exc).__name__, error=str(exc)[:200])
                 await asyncio.sleep(min(5.0, 0.2 * 2**failures))
                 continue
-            if published < self.batch:
+            if self.standing_by:  # look again when the holder's lease could have run out
+                await asyncio.sleep(max(self.idle_seconds, self.lease.total_seconds() / 3))
+            elif published < self.batch:
                 await asyncio.sleep(self.idle_seconds)
 
     async def release(self) -> None:

@@ -236,3 +236,30 @@ async def test_a_running_relay_stops_when_cancelled_inside_a_client_that_hides_i
     assert running in done, "the relay went on after it was cancelled"
     assert running.cancelled()
     await relay.release()
+
+
+async def test_a_standby_relay_does_not_contend_for_the_lease_at_every_turn(
+    app: FastAPI, client: httpx.AsyncClient, editor: Caller
+) -> None:
+    recorder = Recorder()
+    holder = await _relay(app, recorder, lease_seconds=30)
+    standby = await _relay(app, recorder, lease_seconds=30, idle_seconds=0.01)
+    tries = 0
+    hold = standby._hold_lease
+
+    async def counted() -> bool:
+        nonlocal tries
+        tries += 1
+        return await hold()
+
+    standby._hold_lease = counted  # type: ignore[method-assign]
+    try:
+        await _drain(holder)  # the holder has the lease for 30 s
+        await make_product(client, editor)  # pending, for the standby to see
+        running = asyncio.create_task(standby.run())
+        await asyncio.sleep(1)
+        running.cancel()
+        await asyncio.wait({running}, timeout=5)
+        assert standby.standing_by and tries == 1  # not one try per 10 ms
+    finally:
+        await holder.release()
