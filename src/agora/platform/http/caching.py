@@ -23,7 +23,8 @@ SHARED_HEADER = b"x-agora-cache"
 """`shared`: every caller who may see the resource gets these bytes (signed-in ones too)."""
 
 _NO_STORE = (b"cache-control", b"no-store")
-_INTERNAL = frozenset({TAGS_HEADER, SHARED_HEADER})
+INTERNAL_HEADERS = frozenset({TAGS_HEADER, SHARED_HEADER})
+"""Headers the response cache reads that never leave the process."""
 # A 304 carries the validators and cache headers of the 200 it stands for, not its body's
 # metadata (RFC 9110 section 15.4.5).
 _BODY_HEADERS = frozenset({b"content-length", b"content-type", b"content-encoding"})
@@ -42,7 +43,7 @@ def finish(
     `present` is `dict(headers)`; `if_none_match` the request's If-None-Match on a GET or HEAD.
     """
     if TAGS_HEADER in present or SHARED_HEADER in present:
-        headers[:] = [header for header in headers if header[0] not in _INTERNAL]
+        headers[:] = [header for header in headers if header[0] not in INTERNAL_HEADERS]
     if b"cache-control" not in present:
         headers.append(_NO_STORE)
     if status != 200 or if_none_match is None:

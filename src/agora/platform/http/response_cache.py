@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agora.platform.http.caching import PRIVATE, SHARED_HEADER, TAGS_HEADER
+from agora.platform.http.caching import INTERNAL_HEADERS, PRIVATE, SHARED_HEADER, TAGS_HEADER
 from agora.platform.http.headers import request_headers
 
-_INTERNAL = frozenset({TAGS_HEADER, SHARED_HEADER})
 _MAX_AGE = re.compile(rb"max-age=(\d+)")
 # What a cached response may vary on: the key covers the first two (the version is in the
 # path, the coding in the key), the store only takes anonymous answers, and CORS runs outside.
@@ -191,7 +190,7 @@ def _entry(start: Message, body: bytes) -> CachedResponse:
             tags = tuple(tag.strip() for tag in value.decode("latin-1").split(",") if tag.strip())
     return CachedResponse(
         status=start["status"],
-        headers=[(name, value) for name, value in headers if name not in _INTERNAL],
+        headers=[(name, value) for name, value in headers if name not in INTERNAL_HEADERS],
         body=body,
         expires=time.monotonic() + max_age,
         shared=shared,
