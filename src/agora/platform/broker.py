@@ -84,6 +84,9 @@ def stop_if_cancelled(error: Exception) -> None:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 
+CLOSE_SECONDS = 2.0
+"""How long closing the broker waits for its consumers to stop."""
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -206,7 +209,8 @@ class RabbitBroker:
         connection, self._connection, self._exchange = self._connection, None, None
         if connection is not None:
             with contextlib.suppress(Exception):
-                await connection.close()
+                async with asyncio.timeout(CLOSE_SECONDS):  # a broker that does not answer
+                    await connection.close()
 
     async def start(self, subscriptions: Sequence[Subscription]) -> None:
         self._subscriptions = list(subscriptions)
@@ -298,8 +302,11 @@ class RabbitBroker:
     async def close(self) -> None:
         for task in self._consumers:
             task.cancel()
-        for task in self._consumers:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._consumers:
+            # A consumer cancelled while it connects may sit in the client's connect timeout;
+            # shutting down does not wait for that (its connection is dropped with the process).
+            _, stuck = await asyncio.wait(self._consumers, timeout=CLOSE_SECONDS)
+            if stuck:
+                log.warning("consumers_not_stopped", count=len(stuck))
         self._consumers.clear()
         await self._drop()
