@@ -416,6 +416,7 @@ def run(args: argparse.Namespace) -> list[Result]:
 
     if args.backend == "postgres":
         results.extend(orders(args, admin_token, tokens, log))
+        results.extend(webhooks(args, admin_token, tokens, log))
 
     for result in results:
         result.ratio = result.requests_per_second / reference
@@ -486,6 +487,65 @@ def orders(
     return results
 
 
+def webhooks(
+    args: argparse.Namespace, admin_token: str, tokens: list[str], log: Path
+) -> list[Result]:
+    """Orders to webhooks end to end, through RabbitMQ (bench/webhook_flow.py)."""
+    from webhook_flow import measure_webhooks  # bench/ is this script's directory
+
+    env = agora_env(
+        args,
+        AGORA_JOBS_ENABLED="true",
+        AGORA_BROKER_URL=args.broker_url,
+        AGORA_BROKER_PREFIX="agora-bench",
+        AGORA_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+        AGORA_LOG_LEVEL="warning",
+    )
+    with server("agora.app:create_app", env, log, factory=True) as base:
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        # Earlier scenarios' events are published first, so that none of them counts here.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            lag = httpx.get(f"{base}/api/v1/outbox", headers=admin, timeout=30).json()["data"]
+            if lag["pending"] == 0:
+                break
+            time.sleep(0.5)
+        listed = httpx.get(
+            f"{base}/api/v1/products", params={"limit": 20, "fields": "id"}, timeout=30
+        )
+        products = [item["id"] for item in listed.json()["data"]]
+        for pid in products:
+            httpx.put(
+                f"{base}/api/v1/inventory/{pid}",
+                json={"quantity": 10**9},
+                headers=admin,
+                timeout=30,
+            )
+        env_lua = {
+            "AGORA_BENCH_TOKENS": ",".join(tokens),
+            "AGORA_BENCH_PRODUCTS": ",".join(products),
+        }
+
+        def place_orders() -> tuple[Result, int]:
+            result, output = wrk(
+                f"{base}/api/v1/orders",
+                seconds=args.seconds,
+                connections=32,
+                script="orders.lua",
+                env=env_lua,
+            )
+            statuses = {int(s): int(n) for s, n in re.findall(r"status (\d+) (\d+)", output)}
+            return result, statuses.get(201, 0)
+
+        def result_of(name: str, rate: float, p50: float, p99: float) -> Result:
+            return Result(name, rate, p50, p99, 0, 0)
+
+        found: list[Result] = measure_webhooks(base, admin, place_orders, result_of)
+        for result in found:
+            print(f"  {result.scenario:<44} {result.requests_per_second:>10.0f} /s", flush=True)
+        return found
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -545,6 +605,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--redis-url", default=os.environ.get("AGORA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument(
+        "--broker-url",
+        default=os.environ.get("AGORA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+        help="RabbitMQ for the webhook scenarios (PostgreSQL runs)",
     )
     args = parser.parse_args()
     args.products = 1_000_000 if args.large else 50_000
