@@ -124,7 +124,8 @@ async def broker_queues(settings: Settings) -> AsyncIterator[None]:
     yield
     if settings.broker_url:
         await backends.delete_queues(
-            settings.broker_url, [f"{settings.broker_prefix}.catalog-cache"]
+            settings.broker_url,
+            [f"{settings.broker_prefix}.{name}" for name in ("catalog-cache", "webhooks")],
         )
 
 

@@ -31,11 +31,13 @@ from agora.platform.observability import configure_logging, flush_access_log, ge
 from agora.platform.outbox import Relay
 from agora.platform.runtime import Runtime
 from agora.settings import Settings
+from agora.webhooks.module import WebhooksModule
 
 OPENAPI_URL = "/openapi.json"
 
 DESCRIPTION = """
-A commerce API: users, products, categories, inventory, orders, payments and their events.
+A commerce API: users, products, categories, inventory, orders, payments, their events and
+signed webhooks.
 
 Every response is an envelope: `{"success": true, "data": ..., "meta": ...}` on success and
 `{"success": false, "message", "statusCode", "errors", "traceId"}` on error, where `traceId`
@@ -58,6 +60,10 @@ TAGS = [
     {"name": "orders", "description": "Orders at catalog prices; never oversold."},
     {"name": "payments", "description": "Payments and refunds, never charged twice."},
     {"name": "events", "description": "What happened (the event log) and the outbox's lag."},
+    {
+        "name": "webhooks",
+        "description": "Events sent to your URLs, signed as Standard Webhooks says, retried.",
+    },
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
 """The operations' tags, in the order Swagger UI and ReDoc list them."""
@@ -142,8 +148,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         idle_seconds=settings.relay_idle_ms / 1000,
     )
     events = EventsModule(runtime, relay)
+    webhooks = WebhooksModule(runtime)
     scheduler = build_scheduler(runtime, ordering, payments)
-    background = Background(scheduler, relay, runtime.broker, catalog.subscriptions)
+    background = Background(
+        scheduler,
+        relay,
+        runtime.broker,
+        [*catalog.subscriptions, *webhooks.subscriptions],
+        webhooks.loops,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -165,6 +178,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             await background.stop()
+            await webhooks.close()
             await identity.stop()
             await runtime.close()
             log.info("stopped")
@@ -212,6 +226,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     ordering.install(app)
     payments.install(app)
     events.install(app)
+    webhooks.install(app)
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

@@ -162,8 +162,8 @@ def create_admin(
 def worker(
     once: Annotated[bool, typer.Option(help="Run every job once and exit.")] = False,
 ) -> None:
-    """Run the periodic jobs (order expiry, payment settlement, key cleanup), the outbox relay
-    and the event consumers, without HTTP.
+    """Run the periodic jobs (order expiry, payment settlement, key cleanup), the outbox relay,
+    the event consumers and the webhook dispatcher, without HTTP.
 
     In production, web instances set AGORA_JOBS_ENABLED=false and one or more workers run.
     """
@@ -183,13 +183,18 @@ def worker(
                 await background.broker.start(background.subscriptions)
                 _echo(f"events published: {await background.relay.publish_once()}")
                 await background.relay.release()
+                _echo(f"webhooks sent: {await app.state.webhooks.dispatcher.dispatch_once()}")
                 return
             await background.start()
             consumers = ", ".join(s.name for s in background.subscriptions)
-            _echo(f"Agora worker running: {', '.join(scheduler.jobs)}, relay, {consumers}")
+            _echo(
+                f"Agora worker running: {', '.join(scheduler.jobs)}, relay, {consumers}, "
+                "webhook dispatcher"
+            )
             await asyncio.Event().wait()
         finally:
             await background.stop()
+            await app.state.webhooks.dispatcher.sender.aclose()
             await app.state.runtime.close()
 
     asyncio.run(run())

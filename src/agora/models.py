@@ -10,8 +10,10 @@ from agora.ordering import models as ordering_models
 from agora.payments import models as payments_models
 from agora.platform import events as platform_events
 from agora.platform import idempotency as platform_idempotency
+from agora.platform import inbox as platform_inbox
 from agora.platform import outbox as platform_outbox
 from agora.platform.db import Base
+from agora.webhooks import models as webhooks_models
 
 metadata = Base.metadata
 
@@ -23,5 +25,7 @@ __all__ = [
     "payments_models",
     "platform_events",
     "platform_idempotency",
+    "platform_inbox",
     "platform_outbox",
+    "webhooks_models",
 ]

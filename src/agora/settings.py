@@ -153,6 +153,22 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(default=10.0, gt=0)
     """One relay publishes at a time; another takes over this long after it stops renewing."""
     order_expiry_every_seconds: float = Field(default=30.0, gt=0)
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Networks (CIDR) webhooks may be sent to although they are not public, e.g. 10.1.0.0/16.
+    None by default: a webhook URL could otherwise reach inside Agora's own network."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    """One delivery attempt, from connecting to the end of the answer."""
+    webhook_retry_hours: float = Field(default=72.0, gt=0)
+    """How long a delivery is retried before it fails for good."""
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=21_600.0, gt=0)
+    """The longest wait between two attempts (before jitter)."""
+    webhook_disable_after_hours: float = Field(default=120.0, gt=0)
+    """An endpoint whose every attempt failed for this long is disabled."""
+    webhook_concurrency: int = Field(default=16, ge=1, le=512)
+    """Deliveries a process sends at once."""
+    webhook_poll_ms: int = Field(default=200, ge=1)
+    """How often a dispatcher looks for due deliveries when nothing woke it."""
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lock_seconds: int = Field(default=60, ge=1)
     """A key whose first request started this long ago without finishing may be retried."""
@@ -181,7 +197,13 @@ class Settings(BaseSettings):
     # FastAPI checks the providers on every request.
     otel_enabled: bool = False
 
-    @field_validator("cors_origins", "trusted_proxies", "jwt_previous_public_keys", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_proxies",
+        "jwt_previous_public_keys",
+        "webhook_allowed_networks",
+        mode="before",
+    )
     @classmethod
     def _lists_from_csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -193,6 +215,15 @@ class Settings(BaseSettings):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"CORS origin {origin!r} must start with http:// or https://")
         return [origin.rstrip("/") for origin in origins]
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_are_networks(cls, networks: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError with the reason
+        return networks
 
     @field_validator(
         "rate_limit_anonymous", "rate_limit_authenticated", "rate_limit_auth", "rate_limit_login"

@@ -92,6 +92,25 @@ def serving(
 
 
 @contextmanager
+def working(settings: Settings, log: Path, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `agora worker` (relay, consumers, dispatcher) until the block ends; stopped by its
+    own PID (a test may kill it first)."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "agora", "worker"],
+            env=agora_env(settings, **extra),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=15)
+
+
+@contextmanager
 def running_server(
     settings: Settings, log: Path, factory: str | None = None, **extra: str
 ) -> Iterator[str]:

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-import agora.payments.events  # noqa: F401  (its types register as the module loads)
+import agora.payments.events
+import agora.webhooks.events  # noqa: F401
 from agora.catalog.events import InventoryLow
 from agora.ordering.events import OrderCreated, OrderedLine
 from agora.platform.events import EVENT_TYPES, Event
@@ -24,13 +25,14 @@ ANNOUNCED = {
     "product.updated",
     "product.deleted",
     "inventory.low",
+    "webhook_endpoint.disabled",
 }
 
 
 def test_every_event_is_declared_once() -> None:
     assert set(EVENT_TYPES) == ANNOUNCED
     for name, declared in EVENT_TYPES.items():
-        assert re.fullmatch(r"[a-z]+\.[a-z]+", name)
+        assert re.fullmatch(r"[a-z_]+\.[a-z]+", name)
         assert name == declared.TYPE and declared.VERSION >= 1 and declared.SUBJECT
 
 

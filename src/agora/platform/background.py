@@ -4,7 +4,8 @@ event consumers (in the web process by default; in `agora worker` in production,
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from agora.platform.broker import Broker, Subscription
 from agora.platform.jobs import Scheduler
@@ -18,20 +19,29 @@ class Background:
         relay: Relay,
         broker: Broker,
         subscriptions: Sequence[Subscription],
+        loops: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.scheduler = scheduler
         self.relay = relay
         self.broker = broker
         self.subscriptions = list(subscriptions)
+        self.loops = list(loops)
+        """Workers that run until cancelled (the webhook dispatcher)."""
         self._relay: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.scheduler.start()
         # The broker's consumers reconnect by themselves while it is away: starting never waits.
         await self.broker.start(self.subscriptions)
         self._relay = asyncio.create_task(self.relay.run(), name="agora-relay")
+        self._loops = [asyncio.create_task(loop()) for loop in self.loops]
 
     async def stop(self) -> None:
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
         if self._relay is not None:
             self._relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -253,6 +253,7 @@ def test_worker_runs_every_job_once(settings: Settings) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for job in ("expire_unpaid_orders", "settle_payments", "purge_idempotency_keys"):
         assert f"{job}: " in result.stdout
+    assert "events published: " in result.stdout and "webhooks sent: " in result.stdout
 
 
 def test_create_admin_reads_the_password_from_the_environment(

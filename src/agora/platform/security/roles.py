@@ -24,6 +24,7 @@ class Scope(StrEnum):
     PAYMENTS_READ = "payments:read"
     PAYMENTS_WRITE = "payments:write"
     EVENTS_READ = "events:read"
+    WEBHOOKS_WRITE = "webhooks:write"
     USERS_READ = "users:read"
 
 
