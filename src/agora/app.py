@@ -202,7 +202,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             authenticator=identity.authenticator,
             limiter=runtime.limiter if settings.rate_limit_enabled else None,
             rate_policy=runtime.rate_policy,
-            rules=identity.rules + catalog.rules,
+            rules=identity.rules + catalog.rules + webhooks.rules,
             idempotency=idempotency_store(runtime),
             response_cache=runtime.response_cache,
         ),

@@ -33,6 +33,8 @@ class Receiver:
     def __init__(self, *answers: Answer) -> None:
         self.answers = list(answers) or [Answer()]
         self.received: list[Received] = []
+        self.sent: list[int] = []
+        """Bytes of each answer's body that went out before the client stopped reading."""
         self._server: asyncio.Server | None = None
         self.port = 0
         self._arrived = asyncio.Condition()
@@ -85,11 +87,14 @@ class Receiver:
             writer.write(("\r\n".join(response_head) + "\r\n\r\n").encode() + answer.body)
             chunk = b"x" * 65536
             sent = 0
-            while sent < answer.stream_bytes:
-                writer.write(chunk[: answer.stream_bytes - sent])
-                sent += len(chunk)
+            try:
+                while sent < answer.stream_bytes:
+                    writer.write(chunk[: answer.stream_bytes - sent])
+                    await writer.drain()
+                    sent += len(chunk)
                 await writer.drain()
-            await writer.drain()
+            finally:
+                self.sent.append(len(answer.body) + min(sent, answer.stream_bytes))
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:

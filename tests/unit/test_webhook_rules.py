@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import InvalidToken
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from agora.webhooks.addresses import AddressGuard, RefusedUrl, parse
+from agora.webhooks.addresses import AddressGuard, RefusedUrl, parse, public_part
 from agora.webhooks.domain import Outcome, RetryPolicy, Verdict, parse_retry_after, verdict
 from agora.webhooks.signing import SecretBox, new_secret, signature_header
 
@@ -34,6 +34,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
         (Outcome.HTTP_ERROR, 301, Verdict.FAILED),
         (Outcome.HTTP_ERROR, 307, Verdict.FAILED),
         (Outcome.REFUSED_ADDRESS, None, Verdict.FAILED),
+        (Outcome.ERROR, None, Verdict.RETRY),
     ],
 )
 def test_what_an_attempt_means(outcome: Outcome, status: int | None, expected: Verdict) -> None:
@@ -82,6 +83,7 @@ def test_retry_after_is_honoured_within_a_bound() -> None:
         ("", None),
         (None, None),
         ("-5", None),
+        ("\u00b2", None),  # a digit to str.isdigit, not to Retry-After
     ],
 )
 def test_retry_after_header(header: str | None, seconds: float | None) -> None:
@@ -112,6 +114,11 @@ class FakeResolver:
         ["fd00::1"],
         ["100.64.0.1"],  # carrier-grade NAT
         ["fe80::1%eth0"],
+        ["64:ff9b::a00:1"],  # NAT64 of 10.0.0.1
+        ["2002:7f00:1::"],  # 6to4 of 127.0.0.1
+        ["::a9fe:a9fe"],  # IPv4-compatible 169.254.169.254
+        ["fec0::1"],  # site-local
+        ["168.63.129.16"],  # a cloud metadata service on a public address
     ],
 )
 async def test_a_name_resolving_inside_is_refused(addresses: list[str]) -> None:
@@ -164,3 +171,31 @@ def test_secrets_are_sealed_at_rest() -> None:
     assert secret not in sealed and box.open(sealed) == secret
     with pytest.raises(InvalidToken):
         SecretBox(b"another-instance-secret-01234567").open(sealed)
+
+
+def test_retry_after_zero_still_waits_the_first_backoff_step() -> None:
+    policy = RetryPolicy(base_seconds=5)
+    at = policy.next_attempt(
+        attempt=1, now=NOW, retry_until=NOW + timedelta(days=1), retry_after=0, rng=random.Random()
+    )
+    assert at == NOW + timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://shop.example/\x01", "https://shop .example/", "https://shop.example:0/", "http://"],
+)
+def test_urls_no_client_could_send_are_refused(url: str) -> None:
+    with pytest.raises(RefusedUrl) as refused:
+        parse(url)
+    assert refused.value.code == "url_invalid"
+
+
+def test_international_names_are_sent_in_their_ascii_form() -> None:
+    target = parse("https://b\u00fccher.example/hooks")
+    assert target.host == "xn--bcher-kva.example"
+    assert target.host_header == "xn--bcher-kva.example"
+
+
+def test_the_disabled_event_shows_no_query_string() -> None:
+    assert public_part("https://u:p@shop.example:8443/in?token=abc#x") == "https://shop.example/in"

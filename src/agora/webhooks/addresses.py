@@ -51,10 +51,25 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+_METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("168.63.129.16", "100.100.100.200", "fd00:ec2::254")
+)
+"""Cloud metadata services, refused even where their network is public or allowed."""
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def public_part(url: str) -> str:
+    """Scheme, host and path of a URL, without credentials, query or fragment."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+
+
 def parse(url: str) -> Target:
     """Check a URL's form: http or https, a host, no credentials, at most 2048 characters."""
     if len(url) > MAX_URL_LENGTH:
         raise RefusedUrl("url_too_long", f"A URL has at most {MAX_URL_LENGTH} characters.")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise RefusedUrl("url_invalid", "A URL may not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -66,14 +81,18 @@ def parse(url: str) -> Target:
         raise RefusedUrl(
             "url_credentials_not_allowed", "A webhook URL may not carry a user or password."
         )
-    if not parts.hostname:
-        raise RefusedUrl("url_invalid", "The URL has no host.")
+    if not parts.hostname or port == 0:
+        raise RefusedUrl("url_invalid", "The URL has no host or port.")
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")  # bücher.example -> xn--...
+    except UnicodeError as exc:
+        raise RefusedUrl("url_invalid", "The URL's host is not a valid name.") from exc
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
     return Target(
         scheme=parts.scheme,
-        host=parts.hostname,
+        host=host,
         port=port or (443 if parts.scheme == "https" else 80),
         path=path,
     )
@@ -87,17 +106,38 @@ async def resolve_system(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+def _and_embedded(address: Address) -> list[Address]:
+    """An address and the IPv4 addresses an IPv6 one leads to (mapped, 6to4, Teredo, NAT64,
+    IPv4-compatible): each must be one deliveries may reach."""
+    found: list[Address] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            found.append(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            found.append(address.sixtofour)
+        if address.teredo is not None:
+            found.extend(address.teredo)
+        packed = int(address)
+        if address in _NAT64 or 1 < packed < 2**32:
+            found.append(ipaddress.IPv4Address(packed & 0xFFFFFFFF))
+    return found
+
+
 class AddressGuard:
     def __init__(self, resolver: Resolver, allowed: Sequence[Network] = ()) -> None:
         self.resolver = resolver
         self.allowed = tuple(allowed)
 
     def permitted(self, address: Address) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        return all(self._permitted(one) for one in _and_embedded(address))
+
+    def _permitted(self, address: Address) -> bool:
+        if address in _METADATA:
+            return False
         if any(address in network for network in self.allowed):
             return True
-        return address.is_global and not address.is_multicast
+        site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+        return address.is_global and not address.is_multicast and not site_local
 
     async def resolve(self, target: Target) -> str:
         """The address to connect to; raises `RefusedUrl` if the name does not resolve or any

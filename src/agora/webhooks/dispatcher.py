@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
+from cryptography.fernet import InvalidToken
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,8 @@ from agora.platform.db import Database
 from agora.platform.events import record
 from agora.platform.ids import new_id
 from agora.platform.observability import get_logger
-from agora.webhooks.domain import RetryPolicy, Verdict, verdict
+from agora.webhooks.addresses import public_part
+from agora.webhooks.domain import Outcome, RetryPolicy, Verdict, verdict
 from agora.webhooks.events import WebhookEndpointDisabled
 from agora.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from agora.webhooks.sender import AttemptResult, Sender
@@ -170,16 +172,32 @@ class Dispatcher:
 
     async def _deliver(self, item: _Claimed) -> None:
         now = self.clock.now()
-        body = orjson.dumps(item.payload)
-        headers = {
-            "webhook-id": item.message_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature_header(
-                [self.box.open(sealed) for sealed in item.secrets], item.message_id, now, body
-            ),
-        }
-        result = await self.sender.send(item.url, headers, body, now)
+        try:
+            body = orjson.dumps(item.payload)
+            headers = {
+                "webhook-id": item.message_id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature_header(
+                    self._secrets(item), item.message_id, now, body
+                ),
+            }
+            result = await self.sender.send(item.url, headers, body, now)
+        except Exception as exc:
+            # Whatever went wrong on Agora's side is an attempt too: logged, and retried within
+            # the window (never a delivery claimed again and again without a trace).
+            log.exception("delivery_failed", delivery_id=str(item.delivery_id))
+            result = AttemptResult(Outcome.ERROR, 0, error=type(exc).__name__)
         await self._record(item, now, result)
+
+    def _secrets(self, item: _Claimed) -> list[str]:
+        """The current secret, and the previous one while it signs. A previous one sealed under
+        an instance key that has changed since cannot be opened: it no longer signs."""
+        current, *previous = item.secrets
+        opened = [self.box.open(current)]
+        for sealed in previous:
+            with contextlib.suppress(InvalidToken):
+                opened.append(self.box.open(sealed))
+        return opened
 
     async def _record(self, item: _Claimed, started: datetime, result: AttemptResult) -> None:
         now = self.clock.now()
@@ -254,19 +272,22 @@ class Dispatcher:
         endpoint = await session.get(WebhookEndpoint, endpoint_id)
         if endpoint is None or not endpoint.enabled:
             return
-        if endpoint.failing_since is None:
-            endpoint.failing_since = now
+        failing_since = endpoint.failing_since or now
         reason = None
         if outcome is Verdict.GONE:
             reason = "gone"
-        elif now - endpoint.failing_since >= self.disable_after:
+        elif now - failing_since >= self.disable_after:
             reason = "failing"
-        if reason is not None:
-            endpoint.enabled = False
-            endpoint.disabled_reason = reason
-            record(
-                session, WebhookEndpointDisabled(id=endpoint.id, url=endpoint.url, reason=reason)
-            )
+        # Conditional, so that two dispatchers judging at once disable it (and say so) once.
+        disabled = {"enabled": False, "disabled_reason": reason} if reason else {}
+        changed = await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.enabled.is_(True))
+            .values(failing_since=failing_since, **disabled)
+        )
+        if reason is not None and changed.rowcount:  # type: ignore[attr-defined]
+            url = public_part(endpoint.url)
+            record(session, WebhookEndpointDisabled(id=endpoint.id, url=url, reason=reason))
             log.warning("webhook_endpoint_disabled", endpoint_id=str(endpoint.id), reason=reason)
 
 

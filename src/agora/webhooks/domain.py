@@ -25,6 +25,8 @@ class Outcome(StrEnum):
     CONNECTION_ERROR = "connection_error"
     REFUSED_ADDRESS = "refused_address"
     """The URL now resolves to an address deliveries may not reach (checked at each attempt)."""
+    ERROR = "error"
+    """Agora could not make the attempt (logged with the delivery's id); tried again later."""
 
 
 class Verdict(StrEnum):
@@ -40,7 +42,7 @@ _RETRIED_STATUSES = frozenset({408, 429})
 def verdict(outcome: Outcome, status_code: int | None) -> Verdict:
     if outcome is Outcome.SUCCEEDED:
         return Verdict.DELIVERED
-    if outcome in (Outcome.TIMEOUT, Outcome.CONNECTION_ERROR):
+    if outcome in (Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.ERROR):
         return Verdict.RETRY
     if outcome is Outcome.REFUSED_ADDRESS or status_code is None:
         return Verdict.FAILED  # (a name that now points inside will be refused again)
@@ -74,7 +76,8 @@ class RetryPolicy:
         """When to try again after failed attempt number `attempt`; None once the window is
         closed (the delivery has failed for good)."""
         if retry_after is not None:
-            delay = min(retry_after, self.max_retry_after_seconds)
+            # At least the first step of the backoff: `Retry-After: 0` must not make a loop.
+            delay = min(max(retry_after, self.base_seconds), self.max_retry_after_seconds)
         else:
             delay = self.backoff(attempt, rng)
         when = now + timedelta(seconds=delay)
@@ -86,7 +89,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -14,6 +14,7 @@ class WebhookEndpointDisabled(Event):
 
     id: uuid.UUID
     url: str
+    """Scheme, host and path only: a query string may hold the receiver's token."""
     reason: str
 
     def subject_id(self) -> str:

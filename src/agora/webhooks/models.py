@@ -22,7 +22,7 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     secret: Mapped[str] = mapped_column(Text)
-    """The signing secret, sealed with the instance's key (`agora.webhooks.secrets`)."""
+    """The signing secret, sealed with the instance's key (`agora.webhooks.signing`)."""
     previous_secret: Mapped[str | None] = mapped_column(Text, default=None)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     failing_since: Mapped[datetime | None] = mapped_column(default=None)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from agora import __version__
 from agora.platform.broker import Subscription
+from agora.platform.http.path_rules import PathRules
 from agora.platform.runtime import Runtime
 from agora.webhooks.addresses import AddressGuard, Resolver, resolve_system
 from agora.webhooks.api import router
@@ -42,6 +43,7 @@ class WebhooksModule:
             guard,
             timeout=settings.webhook_timeout_seconds,
             user_agent=f"Agora-Webhooks/{__version__}",
+            max_connections=settings.webhook_concurrency,
         )
         dispatcher = Dispatcher(
             runtime.database,
@@ -65,6 +67,9 @@ class WebhooksModule:
         fan_out = FanOut(runtime.database, runtime.clock, window, dispatcher.wake)
         self.subscriptions: list[Subscription] = [fan_out.subscription()]
         self.loops = [dispatcher.run]
+        # Creating an endpoint and rotating its secret answer with the secret: an
+        # Idempotency-Key replay must not keep a copy of it.
+        self.rules = PathRules(never_stored=("/api/v1/webhook-endpoints",))
 
     def install(self, app: FastAPI) -> None:
         app.state.webhooks = self.services

@@ -45,11 +45,19 @@ class Sender:
         self.timeout = timeout
         self.user_agent = user_agent
         self.max_body = max_body
-        self.client = httpx.AsyncClient(
+        self.client = self._client(max_connections, keepalive=16)
+        # Connections are pooled by the address connected to; a TLS connection verified for one
+        # name must not carry a request for another name on the same address: none kept.
+        self.tls_client = self._client(max_connections, keepalive=0)
+
+    def _client(self, max_connections: int, *, keepalive: int) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             follow_redirects=False,
             trust_env=False,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=16),
+            timeout=httpx.Timeout(self.timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=keepalive
+            ),
         )
 
     async def send(
@@ -65,7 +73,8 @@ class Sender:
                 target = parse(url)
                 address = await self.guard.resolve(target)
                 host = f"[{address}]" if ":" in address else address
-                request = self.client.build_request(
+                client = self.tls_client if target.scheme == "https" else self.client
+                request = client.build_request(
                     "POST",
                     f"{target.scheme}://{host}:{target.port}{target.path}",
                     content=body,
@@ -78,26 +87,37 @@ class Sender:
                     },
                     extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
                 )
-                response = await self.client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     kept = await self._read_some(response)
                 finally:
                     await response.aclose()
         except RefusedUrl as refused:
-            return AttemptResult(Outcome.REFUSED_ADDRESS, took(), error=refused.message)
+            # A name that does not resolve now may again later (DNS has bad minutes): retried.
+            # One that resolves inside is refused for good.
+            kind = (
+                Outcome.CONNECTION_ERROR
+                if refused.code == "url_unresolvable"
+                else Outcome.REFUSED_ADDRESS
+            )
+            return AttemptResult(kind, took(), error=_clean(refused.message))
         except (TimeoutError, httpx.TimeoutException):
             return AttemptResult(Outcome.TIMEOUT, took(), error="No answer within the timeout.")
         except (httpx.TransportError, OSError) as exc:
             return AttemptResult(
-                Outcome.CONNECTION_ERROR, took(), error=f"{type(exc).__name__}: {exc}"[:200]
+                Outcome.CONNECTION_ERROR, took(), error=_clean(f"{type(exc).__name__}: {exc}")
+            )
+        except (ValueError, UnicodeError, httpx.InvalidURL) as exc:  # httpx cannot send it
+            return AttemptResult(
+                Outcome.REFUSED_ADDRESS, took(), error=_clean(f"Cannot send to this URL: {exc}")
             )
         code = response.status_code
         return AttemptResult(
             Outcome.SUCCEEDED if 200 <= code < 300 else Outcome.HTTP_ERROR,
             took(),
             status_code=code,
-            body=kept.decode("utf-8", errors="replace")[:BODY_KEPT],
-            error=_redirect_note(response) if 300 <= code < 400 else None,
+            body=_clean(kept.decode("utf-8", errors="replace"), BODY_KEPT),
+            error=_clean(_redirect_note(response)) if 300 <= code < 400 else None,
             retry_after=parse_retry_after(response.headers.get("retry-after"), now)
             if code in (429, 503)
             else None,
@@ -113,6 +133,12 @@ class Sender:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        await self.tls_client.aclose()
+
+
+def _clean(text: str, limit: int = 200) -> str:
+    """Text fit to store: no NUL (PostgreSQL refuses it), at most `limit` characters."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def _redirect_note(response: httpx.Response) -> str:

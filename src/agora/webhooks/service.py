@@ -1,5 +1,6 @@
 """Managing webhook endpoints and their deliveries (admins, or API keys with `webhooks:write`)."""
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from agora.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from agora.webhooks.signing import SecretBox, new_secret
 
 TEST_EVENT = "webhook.test"
+RESOLVE_SECONDS = 5.0
+"""How long registering waits for the URL's name to resolve."""
 ROTATION_OVERLAP = timedelta(hours=24)
 """How long a replaced secret keeps signing, so receivers can switch without losing events."""
 
@@ -202,7 +205,10 @@ async def _check(guard: AddressGuard, url: str | None, events: list[str] | None)
     problems: list[FieldError] = []
     if url is not None:
         try:
-            await guard.resolve(parse(url))
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                await guard.resolve(parse(url))
+        except TimeoutError:
+            problems.append(FieldError("url", "url_unresolvable", "The host did not resolve."))
         except RefusedUrl as refused:
             problems.append(FieldError("url", refused.code, refused.message))
     if events is not None:

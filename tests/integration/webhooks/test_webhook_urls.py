@@ -27,7 +27,8 @@ REFUSED = [
     ("http://admin:secret@shop.example/hooks", "url_credentials_not_allowed"),
     ("http://:80/hooks", "url_invalid"),
     ("http://shop.example:99999/hooks", "url_invalid"),
-    ("not a url", "url_scheme_not_allowed"),
+    ("not a url", "url_invalid"),
+    ("nota-url", "url_scheme_not_allowed"),
     ("http://no-such-host.invalid/hooks", "url_unresolvable"),
 ]
 
