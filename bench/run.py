@@ -121,6 +121,27 @@ def server(target: str, env: dict[str, str], log: Path, *, factory: bool) -> Ite
             process.kill()
 
 
+@contextlib.contextmanager
+def worker(env: dict[str, str], log: Path) -> Iterator[None]:
+    """`agora worker` on the second core, stopped (SIGTERM) with the block."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [*pin(1), PYTHON, "-m", "agora", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def agora_env(args: argparse.Namespace, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AGORA_")}
     env.update(
@@ -495,13 +516,17 @@ def webhooks(
 
     env = agora_env(
         args,
-        AGORA_JOBS_ENABLED="true",
         AGORA_BROKER_URL=args.broker_url,
         AGORA_BROKER_PREFIX="agora-bench",
-        AGORA_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+        AGORA_WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32",
         AGORA_LOG_LEVEL="warning",
     )
-    with server("agora.app:create_app", env, log, factory=True) as base:
+    # As in production: the web instance answers (AGORA_JOBS_ENABLED=false), and one
+    # `agora worker` runs the relay, the consumers and the dispatcher on the other core.
+    with (
+        server("agora.app:create_app", env, log, factory=True) as base,
+        worker(env, log),
+    ):
         admin = {"Authorization": f"Bearer {admin_token}"}
         # Earlier scenarios' events are published first, so that none of them counts here.
         deadline = time.monotonic() + 300

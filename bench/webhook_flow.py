@@ -1,10 +1,10 @@
 """Webhooks under load: orders placed through HTTP reach a local receiver as signed webhooks.
 
-One Agora server runs its background in process (relay, fan-out, dispatcher) with the broker of
-the run (RabbitMQ on PostgreSQL); a receiver in this process records when each `order.created`
-arrives. Reported: events per second from `POST /orders` to the receiver, the end-to-end lag
-(receipt minus the event's `timestamp`: commit, outbox, relay, broker, fan-out, queue, HTTP) at
-p50 and p99, and how fast the dispatcher drains a backlog of deliveries.
+A web instance takes the orders and an `agora worker` runs the relay, the fan-out and the
+dispatcher, with RabbitMQ between them, as in production; a receiver in this process records
+when each `order.created` arrives. Reported: events per second from `POST /orders` to the
+receiver, the end-to-end lag (receipt minus the event's `timestamp`: commit, outbox, relay,
+broker, fan-out, queue, HTTP) at p50 and p99, and the rate of a burst of deliveries.
 """
 
 import asyncio
