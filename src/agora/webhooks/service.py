@@ -24,7 +24,7 @@ from agora.webhooks.errors import (
     WebhookEndpointDisabled,
     WebhookEndpointNotFound,
 )
-from agora.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from agora.webhooks.models import WebhookDelivery, WebhookEndpoint
 from agora.webhooks.schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from agora.webhooks.signing import SecretBox, new_secret
 
@@ -109,18 +109,13 @@ class WebhookService:
         return endpoint
 
     async def delete(self, endpoint_id: uuid.UUID) -> None:
+        """Remove an endpoint; its deliveries and attempts go with it (ON DELETE CASCADE)."""
         async with self.database.unit_of_work() as uow:
-            await _endpoint(uow.session, endpoint_id)
-            owed = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint_id)
-            await uow.session.execute(
-                delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(owed))
-            )
-            await uow.session.execute(
-                delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-            )
-            await uow.session.execute(
+            gone = await uow.session.execute(
                 delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
             )
+            if not gone.rowcount:  # type: ignore[attr-defined]
+                raise WebhookEndpointNotFound()
             await uow.commit()
 
     async def rotate_secret(self, endpoint_id: uuid.UUID) -> Rotation:

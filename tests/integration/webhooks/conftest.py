@@ -72,7 +72,9 @@ async def endpoint_for(
         return endpoint
 
     yield make
-    for endpoint_id in made:
-        await hooks_client.delete(
-            f"/api/v1/webhook-endpoints/{endpoint_id}", headers=hooks_admin.headers
-        )
+    for endpoint_id in made:  # with its deliveries and their attempts
+        path = f"/api/v1/webhook-endpoints/{endpoint_id}"
+        assert (await hooks_client.delete(path, headers=hooks_admin.headers)).status_code == 204
+        gone = await hooks_client.get(f"{path}/deliveries", headers=hooks_admin.headers)
+        assert gone.status_code == 404
+        assert (await hooks_client.delete(path, headers=hooks_admin.headers)).status_code == 404
