@@ -371,19 +371,31 @@ async def _handle_dependency_down(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
-# PostgreSQL's query_canceled: the statement ran past its statement_timeout (AGORA_DB_TIMEOUT).
-_QUERY_CANCELED = "57014"
+# PostgreSQL's SQLSTATEs that mean "not now" rather than "wrong": a connection exception (class
+# 08), a statement cancelled for time (57014, AGORA_DB_TIMEOUT), a server shutting down or still
+# starting up (57P01-57P03), no connection slot free (53300). The driver raises them as plain
+# DBAPIErrors: a connection refused with "the database system is starting up" is not flagged as
+# a disconnect, so without this list a request during a restart answered 500.
+_NOT_NOW_CLASSES = ("08",)
+_NOT_NOW_STATES = frozenset({"57014", "57P01", "57P02", "57P03", "53300"})
+
+
+def _not_now(sqlstate: object) -> bool:
+    return isinstance(sqlstate, str) and (
+        sqlstate in _NOT_NOW_STATES or sqlstate.startswith(_NOT_NOW_CLASSES)
+    )
 
 
 def database_unavailable(exc: BaseException, retry_after: int) -> DependencyUnavailable | None:
     """The 503 for an error that says the database cannot answer now (unreachable, timed out,
-    a dropped connection, a statement cancelled for time), or None for any other error.
+    a dropped connection, a statement cancelled for time, a server restarting or out of
+    connection slots), or None for any other error.
 
     Used by the error handlers and by the outermost layer, for errors raised outside FastAPI
     (an API key or an Idempotency-Key looked up while the database restarts)."""
     if isinstance(exc, sa_exc.DBAPIError) and not isinstance(exc, DEPENDENCY_ERRORS):
-        cancelled = getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED
-        if not (cancelled or exc.connection_invalidated):  # invalidated: the connection died
+        not_now = _not_now(getattr(exc.orig, "sqlstate", None))
+        if not (not_now or exc.connection_invalidated):  # invalidated: the connection died
             return None
     elif not isinstance(exc, DEPENDENCY_ERRORS):
         return None

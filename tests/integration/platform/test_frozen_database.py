@@ -25,6 +25,7 @@ from tests.support.auth import Caller, make_caller
 from tests.support.catalog import make_product
 from tests.support.orders import order_body
 from tests.support.processes import private_postgres
+from tests.support.refusing_postgres import refusing_postgres
 
 pytestmark = pytest.mark.slow  # real servers of its own, started and stopped
 
@@ -149,6 +150,49 @@ async def test_a_stopped_then_restarted_postgresql_is_503_never_500(
                 assert response.status_code != 500, response.text
             recovered = await _eventually_ok(client, customer)
             assert recovered < 10, recovered
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "message"),
+    [
+        ("57P03", "the database system is starting up"),
+        ("57P01", "terminating connection due to administrator command"),
+        ("53300", "sorry, too many clients already"),
+        ("08004", "the server rejected the connection"),
+    ],
+)
+async def test_a_postgresql_that_refuses_connections_for_now_is_503_never_500(
+    make_settings: Callable[..., Settings], sqlstate: str, message: str
+) -> None:
+    """Seen in CI: during a restart, a request answered 500. A restarting server accepts the
+    connection and refuses it with "the database system is starting up" (57P03), which the
+    driver raises as a plain DBAPIError, not as a lost connection. Here a server that speaks
+    PostgreSQL's protocol refuses every connection so, deterministically."""
+    async with refusing_postgres(sqlstate, message) as port:
+        settings = make_settings(
+            database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
+            redis_url=None,
+            broker_url=None,
+            jobs_enabled=False,
+        )
+        app = create_app(settings)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://agora.test") as c:
+                api_key = "agora_" + "0" * 12 + "_" + "k" * 32  # shaped like a key: looked up
+                responses = [
+                    await c.get("/api/v1/products"),
+                    await c.get("/api/v1/orders", headers={"X-API-Key": api_key}),
+                    await c.post(
+                        "/api/v1/auth/login",
+                        json={"email": "someone@example.com", "password": "wrong-one-1"},
+                    ),
+                ]
+                ready = await c.get("/ready")
+    for response in responses:
+        assert_error(response, 503, "dependency_unavailable")
+        assert int(response.headers["retry-after"]) >= 1
+    assert_error(ready, 503)
 
 
 async def _eventually_ok(client: httpx.AsyncClient, customer: Caller) -> float:
