@@ -16,6 +16,7 @@ from agora import __version__
 from agora.catalog.module import CatalogModule
 from agora.events.module import EventsModule
 from agora.identity.module import IdentityModule
+from agora.jobs.module import JobsModule
 from agora.ordering.module import OrderingModule
 from agora.payments.module import PaymentsModule
 from agora.platform import health, openapi
@@ -36,8 +37,8 @@ from agora.webhooks.module import WebhooksModule
 OPENAPI_URL = "/openapi.json"
 
 DESCRIPTION = """
-A commerce API: users, products, categories, inventory, orders, payments, their events and
-signed webhooks.
+A commerce API: users, products, categories, inventory, orders, payments, their events,
+signed webhooks, and background jobs (product imports, sales reports).
 
 Every response is an envelope: `{"success": true, "data": ..., "meta": ...}` on success and
 `{"success": false, "message", "statusCode", "errors", "traceId"}` on error, where `traceId`
@@ -64,6 +65,8 @@ TAGS = [
         "name": "webhooks",
         "description": "Events sent to your URLs, signed as Standard Webhooks says, retried.",
     },
+    {"name": "reports", "description": "Sales reports, written by background jobs."},
+    {"name": "jobs", "description": "Background jobs: status, progress, result downloads."},
     {"name": "operations", "description": "Liveness and readiness probes."},
 ]
 """The operations' tags, in the order Swagger UI and ReDoc list them."""
@@ -130,7 +133,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     log = get_logger("agora.app")
     runtime = Runtime.create(settings, clock=clock)
     identity = IdentityModule(runtime)
-    catalog = CatalogModule(runtime)
+    jobs = JobsModule(runtime)
+    catalog = CatalogModule(runtime, jobs.queue)
     payments = PaymentsModule(runtime)
     ordering = OrderingModule(
         runtime,
@@ -138,7 +142,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         inventory=catalog.inventory,
         users=identity.users,
         refunds=payments.refunds,
+        jobs=jobs.queue,
     )
+    job_runner = jobs.run({**catalog.job_handlers, **ordering.job_handlers})
     relay = Relay(
         runtime.database,
         runtime.broker,
@@ -154,8 +160,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         scheduler,
         relay,
         runtime.broker,
-        [*catalog.subscriptions, *webhooks.subscriptions],
-        webhooks.loops,
+        [*catalog.subscriptions, *webhooks.subscriptions, *jobs.subscriptions],
+        [*webhooks.loops, job_runner.run],
     )
 
     @asynccontextmanager
@@ -227,6 +233,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     payments.install(app)
     events.install(app)
     webhooks.install(app)
+    jobs.install(app)
+    app.state.job_runner = job_runner
     if settings.docs_enabled:
         install_docs(app, OPENAPI_URL)
     return app

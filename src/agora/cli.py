@@ -163,7 +163,8 @@ def worker(
     once: Annotated[bool, typer.Option(help="Run every job once and exit.")] = False,
 ) -> None:
     """Run the periodic jobs (order expiry, payment settlement, key cleanup), the outbox relay,
-    the event consumers and the webhook dispatcher, without HTTP.
+    the event consumers, the webhook dispatcher and the background jobs (imports, reports),
+    without HTTP.
 
     In production, web instances set AGORA_JOBS_ENABLED=false and one or more workers run.
     """
@@ -184,12 +185,13 @@ def worker(
                 _echo(f"events published: {await background.relay.publish_once()}")
                 await background.relay.release()
                 _echo(f"webhooks sent: {await app.state.webhooks.dispatcher.dispatch_once()}")
+                _echo(f"background jobs run: {await app.state.job_runner.run_once()}")
                 return
             await background.start()
             consumers = ", ".join(s.name for s in background.subscriptions)
             _echo(
                 f"Agora worker running: {', '.join(scheduler.jobs)}, relay, {consumers}, "
-                "webhook dispatcher"
+                "webhook dispatcher, job runner"
             )
             await asyncio.Event().wait()
         finally:

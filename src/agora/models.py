@@ -6,6 +6,7 @@ Each module's `models` is imported here for its side effect of registering table
 
 from agora.catalog import models as catalog_models
 from agora.identity import models as identity_models
+from agora.jobs import models as jobs_models
 from agora.ordering import models as ordering_models
 from agora.payments import models as payments_models
 from agora.platform import events as platform_events
@@ -20,6 +21,7 @@ metadata = Base.metadata
 __all__ = [
     "catalog_models",
     "identity_models",
+    "jobs_models",
     "metadata",
     "ordering_models",
     "payments_models",

@@ -169,6 +169,19 @@ class Settings(BaseSettings):
     """Deliveries a process sends at once."""
     webhook_poll_ms: int = Field(default=200, ge=1)
     """How often a dispatcher looks for due deliveries when nothing woke it."""
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    """A worker renews its hold on a job this often (x3); a job whose worker died is taken
+    again once this much time passed."""
+    job_poll_ms: int = Field(default=1000, ge=1)
+    """How often a worker looks for jobs when no `job.queued` event woke it."""
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    """Runs of a job (each resumes the last): past this, a job that keeps dying fails."""
+    job_result_url_ttl_seconds: int = Field(default=3600, ge=10)
+    """How long a job's `resultUrl` works (each read of the job signs a fresh one)."""
+    import_max_bytes: int = Field(default=32 * MiB, ge=1)
+    """The largest product import file (413 past it)."""
+    import_max_rows: int = Field(default=50_000, ge=1)
+    """The most rows an import takes (a larger file fails as a whole, importing nothing)."""
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     idempotency_lock_seconds: int = Field(default=60, ge=1)
     """A key whose first request started this long ago without finishing may be retried."""

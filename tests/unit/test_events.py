@@ -6,6 +6,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
+import agora.jobs.events
 import agora.payments.events
 import agora.webhooks.events  # noqa: F401
 from agora.catalog.events import InventoryLow
@@ -26,6 +27,9 @@ ANNOUNCED = {
     "product.deleted",
     "inventory.low",
     "webhook_endpoint.disabled",
+    "job.queued",
+    "job.succeeded",
+    "job.failed",
 }
 
 

@@ -53,6 +53,12 @@ class CatalogChanges:
         await self.products.forget(product_id)
         await self.broadcast.publish(PRODUCT_CHANGED_CHANNEL, {"id": str(product_id)})
 
+    async def products_added(self, product_ids: list[uuid.UUID]) -> None:
+        """After new products (an import's batch): no cache holds them yet, but every cached
+        list is stale. One message purges the lists everywhere (it names one of them)."""
+        if product_ids:
+            await self.product(product_ids[-1])
+
     async def categories(self, category_id: uuid.UUID) -> None:
         await self.broadcast.publish(CATEGORIES_CHANGED_CHANNEL, {"id": str(category_id)})
 

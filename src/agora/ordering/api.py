@@ -5,7 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange
+from agora.jobs import JobRead, job_path, job_read
+from agora.ordering.reports import ReportService
+from agora.ordering.schemas import OrderCreate, OrderRead, OrderStatusChange, ReportCreate
 from agora.ordering.service.commands import ChangeOrderStatus, PlaceOrder
 from agora.ordering.service.queries import ORDERS, OrderReads
 from agora.platform.envelope import Envelope, page_of
@@ -24,7 +26,7 @@ from agora.platform.responses import (
     page_response,
 )
 from agora.platform.routing import api_router
-from agora.platform.security import CurrentUser, Principal, Scope, authorize
+from agora.platform.security import CurrentUser, Principal, Role, Scope, authorize
 
 OrdersQuery = Annotated[CollectionQuery, collection_query(ORDERS)]
 # Any signed-in user (for their own orders), or a back-office API key with the scope.
@@ -47,11 +49,19 @@ async def change_status(request: Request) -> ChangeOrderStatus:
     return change
 
 
+async def report_service(request: Request) -> ReportService:
+    reports: ReportService = request.app.state.ordering.reports
+    return reports
+
+
 Reads = Annotated[OrderReads, Depends(order_reads)]
+Reports = Annotated[ReportService, Depends(report_service)]
+ReportReader = Annotated[Principal, authorize(Role.ADMIN, scope=Scope.ORDERS_READ)]
 Place = Annotated[PlaceOrder, Depends(place_order)]
 Change = Annotated[ChangeOrderStatus, Depends(change_status)]
 
 router = api_router(prefix="/api/v1/orders", tags=["orders"])
+reports_router = api_router(prefix="/api/v1", tags=["reports"])
 
 
 def _order(
@@ -111,3 +121,22 @@ async def change_order_status(
     )
     await change(actor, order_id, body.status, expected_version=version)
     return _order(await reads.get(actor, order_id))
+
+
+@reports_router.post("/reports", status_code=202, response_model=Envelope[JobRead])
+async def create_report(
+    body: ReportCreate,
+    request: Request,
+    principal: ReportReader,
+    attempt: IdempotencyAttempt,
+    reports: Reports,
+) -> Response:
+    """Queue a sales report (admins): 202 with `Location: /api/v1/jobs/{id}`; the finished
+    job's `resultUrl` downloads the CSV (one row per order line paid in the period)."""
+    job = await reports.submit(body.from_, body.to, principal, attempt)
+    return json_response(
+        Envelope(data=job_read(request, job)),
+        status_code=202,
+        headers={"Location": location(request, job_path(job.id))},
+        etag=False,
+    )

@@ -41,6 +41,7 @@ class Order(IdMixin, TimestampMixin, Base):
         Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
         Index("ix_orders_total_cents_id", "total_cents", "id"),
+        Index("ix_orders_paid_at_id", "paid_at", "id"),  # sales reports
     )
 
 

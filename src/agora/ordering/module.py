@@ -13,8 +13,10 @@ from fastapi import FastAPI
 
 from agora.catalog import InventoryService, ProductService
 from agora.identity import UserService
-from agora.ordering.api import router
+from agora.jobs import JobHandler, JobQueue
+from agora.ordering.api import reports_router, router
 from agora.ordering.billing import Refunds
+from agora.ordering.reports import JOB_TYPE, ReportService, SalesReport
 from agora.ordering.service.commands import ChangeOrderStatus, ExpireUnpaidOrders, PlaceOrder
 from agora.ordering.service.queries import OrderReads
 from agora.platform.jobs import Scheduler
@@ -27,6 +29,7 @@ class OrderingServices:
     change_status: ChangeOrderStatus
     reads: OrderReads
     expire: ExpireUnpaidOrders
+    reports: ReportService
 
 
 class OrderingModule:
@@ -38,6 +41,7 @@ class OrderingModule:
         inventory: InventoryService,
         users: UserService,
         refunds: Refunds,
+        jobs: JobQueue,
     ) -> None:
         settings = runtime.settings
         database, clock = runtime.database, runtime.clock
@@ -53,11 +57,16 @@ class OrderingModule:
             change_status=ChangeOrderStatus(database, clock, inventory=inventory, refunds=refunds),
             reads=OrderReads(database, products=products, users=users),
             expire=ExpireUnpaidOrders(database, clock, inventory=inventory),
+            reports=ReportService(database, jobs),
         )
+        self.job_handlers: dict[str, JobHandler] = {
+            JOB_TYPE: SalesReport(database, runtime.storage)
+        }
 
     def install(self, app: FastAPI) -> None:
         app.state.ordering = self.services
         app.include_router(router)
+        app.include_router(reports_router)
 
     def schedule(self, scheduler: Scheduler) -> None:
         scheduler.every(self.expire_every, "expire_unpaid_orders", self.services.expire)

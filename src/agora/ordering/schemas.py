@@ -1,8 +1,8 @@
 """Ordering DTOs. Clients send product ids and quantities, never prices."""
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import MISSING, Field, StringConstraints
 
@@ -66,3 +66,12 @@ class OrderRead(ApiModel):
     cancelled_at: datetime | None
     cancel_reason: str | None
     user: UserSummary | MISSING = Field(default=MISSING, description="With `expand=user`.")
+
+
+class ReportCreate(ApiInput):
+    """`POST /reports`: a sales report of the orders paid from `from` to `to` (UTC days,
+    both included)."""
+
+    type: Literal["sales"]
+    from_: date = Field(alias="from")
+    to: date

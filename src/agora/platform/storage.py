@@ -46,6 +46,10 @@ class Storage(Protocol):
         """The first `size` bytes (to check what a file really is); NotFound if absent."""
         ...
 
+    def read(self, key: str) -> AsyncIterator[bytes]:
+        """The whole file, in chunks (never all in memory); NotFound if absent."""
+        ...
+
     async def size(self, key: str) -> int | None: ...
 
     async def delete(self, key: str) -> None: ...
@@ -126,6 +130,16 @@ class LocalStorage:
                 return data
         except FileNotFoundError:
             raise NotFound("No such file.") from None
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            file = await anyio.open_file(path, "rb")
+        except FileNotFoundError:
+            raise NotFound("No such file.") from None
+        async with file:
+            while chunk := await file.read(_CHUNK):
+                yield chunk
 
     async def size(self, key: str) -> int | None:
         try:
@@ -215,6 +229,20 @@ class S3Storage:
             raise NotFound("No such file.") from None
         data: bytes = await asyncio.to_thread(answer["Body"].read)
         return data
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket, Key=key)
+        except ClientError:
+            raise NotFound("No such file.") from None
+        body = answer["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, _CHUNK):
+                yield chunk
+        finally:
+            body.close()
 
     async def size(self, key: str) -> int | None:
         from botocore.exceptions import ClientError

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from agora.catalog.imports import ImportService
 from agora.catalog.service import CategoryService, ImageService, InventoryService, ProductService
 from agora.platform.security import Principal, Role, Scope, authorize
 
@@ -32,6 +33,12 @@ async def image_service(request: Request) -> ImageService:
     return images
 
 
+async def import_service(request: Request) -> ImportService:
+    imports: ImportService = request.app.state.catalog.imports
+    return imports
+
+
+ProductImports = Annotated[ImportService, Depends(import_service)]
 Products = Annotated[ProductService, Depends(product_service)]
 Categories = Annotated[CategoryService, Depends(category_service)]
 Inventory = Annotated[InventoryService, Depends(inventory_service)]

@@ -56,7 +56,7 @@ def _read(request: Request, image: ProductImage) -> ImageRead:
     )
 
 
-async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
+async def file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
     while chunk := await file.read(_CHUNK):
         yield chunk
 
@@ -73,7 +73,7 @@ async def _add_image(
                 raise BadRequest(
                     "Send the image as the multipart field `file`.", code="required", field="file"
                 )
-            image = await images.upload(product_id, _file_chunks(file), attempt)
+            image = await images.upload(product_id, file_chunks(file), attempt)
     elif kind == "application/json":
         try:
             attach = ImageAttach.model_validate(orjson.loads(await request.body()))

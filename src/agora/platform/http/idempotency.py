@@ -189,14 +189,24 @@ def fingerprint(path: str, query: bytes, body: bytes) -> str:
 
 
 def canonical_body(content_type: bytes, body: bytes) -> bytes:
-    """A JSON body as canonical JSON (sorted keys, no spaces); any other body as it is."""
-    kind = content_type.split(b";", 1)[0].strip().lower()
+    """A JSON body as canonical JSON (sorted keys, no spaces); a multipart body with its
+    boundary replaced by a fixed one (clients draw a new boundary for every try of the same
+    upload); any other body as it is."""
+    kind, _, parameters = content_type.partition(b";")
+    kind = kind.strip().lower()
     if body and (kind == b"application/json" or kind.endswith(b"+json")):
         try:
             return b"json:" + orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             pass  # the route answers 400 for it; the raw bytes still identify the request
+    boundary = _MULTIPART_BOUNDARY.search(parameters) if kind == b"multipart/form-data" else None
+    if body and boundary is not None:
+        # The boundary never occurs inside a part (that is what makes it a boundary).
+        return b"multipart:" + body.replace(b"--" + boundary.group(1).strip(b'"'), b"--\x00")
     return b"raw:" + body
+
+
+_MULTIPART_BOUNDARY = re.compile(rb'boundary=("[^"]{1,70}"|[^\s;]{1,70})', re.IGNORECASE)
 
 
 async def _replay(send: Send, replay: Replay) -> None:
